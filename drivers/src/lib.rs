@@ -1,0 +1,9 @@
+//! Transports for zvtran: each driver owns one kind of transport at one edge and hands whole
+//! messages to a socket at the other.
+//!
+//! For now this crate holds [`blocking`], which runs a single [`zmtp::Connection`] over a
+//! blocking stream, and [`endpoint`], which parses endpoint strings. The `Driver` trait and the
+//! tcp, ipc and inproc transports on I/O threads come with the sockets issue.
+
+pub mod blocking;
+pub mod endpoint;
