@@ -532,9 +532,10 @@ impl Connection {
                             if self.partial_bytes > 0 && limit == limits.message =>
                         {
                             // Report the whole message against the configured limit.
+                            // A peer may declare up to 2^64-1: saturate, never overflow.
                             return Err(ProtocolError::FrameTooLarge {
-                                declared: declared + self.partial_bytes,
-                                limit: limit + self.partial_bytes,
+                                declared: declared.saturating_add(self.partial_bytes),
+                                limit: limit.saturating_add(self.partial_bytes),
                             }
                             .into());
                         }
