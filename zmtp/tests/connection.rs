@@ -59,12 +59,22 @@ fn events(conn: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| conn.poll_event()).collect()
 }
 
-/// A server connection that has taken a 3.x peer's greeting and READY (fed as raw bytes).
-fn server_with_raw_peer(ours: SocketType, peer: &str, version: Version) -> Connection {
-    let now = Instant::now();
+/// A server connection that has taken a 3.1 NULL greeting and awaits READY.
+fn server_after_greeting(ours: SocketType, now: Instant) -> Connection {
+    server_after_version(ours, Version::V3_1, now)
+}
+
+fn server_after_version(ours: SocketType, version: Version, now: Instant) -> Connection {
     let mut conn = Connection::new(config(ours, Role::Server), now).unwrap();
     conn.handle_bytes(&greeting_bytes(version, MechanismName::NULL), now)
         .unwrap();
+    conn
+}
+
+/// A server connection that has taken a 3.x peer's greeting and READY (fed as raw bytes).
+fn server_with_raw_peer(ours: SocketType, peer: &str, version: Version) -> Connection {
+    let now = Instant::now();
+    let mut conn = server_after_version(ours, version, now);
     conn.handle_bytes(&ready_bytes(peer), now).unwrap();
     assert!(conn.is_ready());
     drain_transmit(&mut conn);
@@ -354,9 +364,7 @@ fn old_and_foreign_peers_are_refused_at_once() {
 #[test]
 fn message_before_ready_and_wrong_handshake_commands_are_refused() {
     let now = Instant::now();
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     assert_eq!(
         conn.handle_bytes(b"\x00\x01x", now),
         Err(Error::Protocol(ProtocolError::MessageBeforeReady))
@@ -368,9 +376,7 @@ fn message_before_ready_and_wrong_handshake_commands_are_refused() {
             .any(|w| w == b"\x05ERROR")
     );
 
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     assert_eq!(
         conn.handle_bytes(b"\x04\x07\x04PING\x00\x00", now),
         Err(Error::Protocol(ProtocolError::UnexpectedCommand {
@@ -379,9 +385,7 @@ fn message_before_ready_and_wrong_handshake_commands_are_refused() {
         }))
     );
 
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     let refusal = b"\x04\x0d\x05ERROR\x06no way";
     let err = conn.handle_bytes(refusal, now).unwrap_err();
     assert_eq!(
@@ -396,9 +400,7 @@ fn message_before_ready_and_wrong_handshake_commands_are_refused() {
 #[test]
 fn ready_without_or_with_unknown_socket_type_is_refused() {
     let now = Instant::now();
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     let mut empty_ready = BytesMut::new();
     Command::Ready(zmtp::Metadata::new()).encode(&mut empty_ready);
     assert_eq!(
@@ -406,9 +408,7 @@ fn ready_without_or_with_unknown_socket_type_is_refused() {
         Err(Error::Protocol(ProtocolError::MissingSocketType))
     );
 
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     assert_eq!(
         conn.handle_bytes(&ready_bytes("STREAM"), now),
         Err(Error::Protocol(ProtocolError::UnknownSocketType {
@@ -416,9 +416,7 @@ fn ready_without_or_with_unknown_socket_type_is_refused() {
         }))
     );
 
-    let mut conn = Connection::new(config(SocketType::Router, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Router, now);
     let mut meta = zmtp::Metadata::new();
     meta.insert("Socket-Type", "DEALER").unwrap();
     meta.insert("Identity", vec![1u8; 256]).unwrap();
@@ -436,9 +434,7 @@ fn ready_without_or_with_unknown_socket_type_is_refused() {
 #[test]
 fn handshake_frames_are_capped_before_any_allocation() {
     let now = Instant::now();
-    let mut conn = Connection::new(config(SocketType::Pull, Role::Server), now).unwrap();
-    conn.handle_bytes(&greeting_bytes(Version::V3_1, MechanismName::NULL), now)
-        .unwrap();
+    let mut conn = server_after_greeting(SocketType::Pull, now);
     // A READY declaring 1 GiB, with none of it sent.
     let err = conn
         .handle_bytes(b"\x06\x00\x00\x00\x00\x40\x00\x00\x00", now)
