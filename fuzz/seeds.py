@@ -1,0 +1,81 @@
+"""Writes the seed corpus: fuzz/corpus/<target>/seed-<name>. Run from anywhere; stdlib only."""
+import pathlib
+import struct
+
+here = pathlib.Path(__file__).parent
+GREETING = b"\xff" + b"\0" * 7 + b"\x01\x7f\x03\x01" + b"NULL".ljust(20, b"\0") + b"\0" + b"\0" * 31
+GREETING_30 = GREETING[:11] + b"\x00" + GREETING[12:]
+GREETING_PLAIN = GREETING[:12] + b"PLAIN".ljust(20, b"\0") + b"\x01" + b"\0" * 31
+
+
+def frame(body, more=False, command=False):
+    flags = (1 if more else 0) | (4 if command else 0)
+    if len(body) > 255:
+        return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+    return bytes([flags, len(body)]) + body
+
+
+def prop(name, value):
+    return bytes([len(name)]) + name + struct.pack(">I", len(value)) + value
+
+
+def ready_body(socket_type, identity=None):
+    body = b"\x05READY" + prop(b"Socket-Type", socket_type)
+    if identity is not None:
+        body += prop(b"Identity", identity)
+    return body
+
+
+COMMANDS = {
+    "ready": ready_body(b"DEALER", b""),
+    "ready-x": ready_body(b"PUB") + prop(b"X-App", b"demo"),
+    "error": b"\x05ERROR\x13Invalid socket type",
+    "ping": b"\x04PING\x00\x14",
+    "ping-ctx": b"\x04PING\x00\x00" + b"0123456789abcdef",
+    "pong": b"\x04PONGctx",
+    "subscribe": b"\x09SUBSCRIBEabc",
+    "cancel": b"\x06CANCEL",
+    "join": b"\x04JOINweather",
+    "leave": b"\x05LEAVEweather",
+    "hello": b"\x05HELLO\x05admin\x06secret",
+}
+
+TRAFFIC = (
+    frame(b"a", more=True) + frame(b"") + frame(b"x" * 300)
+    + frame(COMMANDS["ping"], command=True)
+    + frame(COMMANDS["subscribe"], command=True)
+    + frame(b"\x01topic") + frame(b"\x00topic")
+    + frame(b"\x06FUTURE", command=True)
+    + frame(COMMANDS["join"], command=True)
+    + frame(COMMANDS["error"], command=True)
+)
+
+# SocketType::ALL order: PAIR PUB SUB REQ REP DEALER ROUTER PULL PUSH XPUB XSUB ...
+DEALER, XPUB, PULL = 5, 9, 7
+HANDSHAKE = {
+    "past-handshake": bytes([DEALER, 1, 7]) + TRAFFIC,
+    "full-handshake": bytes([DEALER, 0, 64]) + GREETING + frame(ready_body(b"ROUTER"), command=True) + TRAFFIC,
+    "zmtp30-xpub": bytes([XPUB, 0, 200]) + GREETING_30 + frame(ready_body(b"XSUB"), command=True) + frame(b"\x01abc"),
+    "limited": bytes([PULL, 1 | (2 << 1), 3]) + frame(b"y" * 20) + b"\x02\x40\0\0\0\0\0\0\0",
+    "plain-mismatch": bytes([PULL, 0, 64]) + GREETING_PLAIN,
+    "incompatible": bytes([PULL, 0, 9]) + GREETING + frame(ready_body(b"PULL"), command=True),
+}
+
+SEEDS = {
+    "frame": {
+        "messages": b"\x20" + frame(b"hello", more=True) + frame(b"") + frame(b"z" * 300),
+        "command": b"\x40" + frame(COMMANDS["ready"], command=True),
+        "oversize": b"\x08" + b"\x02\x40\0\0\0\0\0\0\0",
+    },
+    "greeting": {"libzmq": GREETING, "zmtp30": GREETING_30, "plain-server": GREETING_PLAIN},
+    "command": COMMANDS,
+    "handshake_client": HANDSHAKE,
+    "handshake_server": HANDSHAKE,
+}
+
+for target, seeds in SEEDS.items():
+    d = here / "corpus" / target
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds.items():
+        (d / f"seed-{name}").write_bytes(data)
+print("wrote", sum(len(s) for s in SEEDS.values()), "seeds")
