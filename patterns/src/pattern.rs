@@ -1,0 +1,707 @@
+//! A socket's semantics as a composition of parts: outbound, inbound, envelope, subscriptions, caps.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use zmtp::{Message, SocketType};
+
+use crate::error::{AttachError, RecvError, SendError};
+use crate::peer::{PeerId, PeerMeta, PeerPipes};
+use crate::strategy::by_identity::RoutingTable;
+use crate::strategy::envelope::{RepState, ReqState};
+use crate::strategy::fair_queue::FairQueue;
+use crate::strategy::fan_out::FanOut;
+use crate::strategy::load_balance::LoadBalance;
+use crate::strategy::subscription::SubscriptionTrie;
+
+/// How messages the application sends are distributed.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// The application cannot send.
+    None,
+    /// Each message to the next peer with room; blocks when all are full.
+    LoadBalance(LoadBalance),
+    /// A copy to every (matching) peer; full peers miss it.
+    FanOut(FanOut),
+    /// The first frame names the peer (ROUTER).
+    ByIdentity,
+}
+
+/// How messages from peers reach the application.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// The application cannot receive.
+    None,
+    /// One message from each peer in turn.
+    FairQueue(FairQueue),
+}
+
+/// What is added to or taken from messages on their way.
+#[derive(Debug, Clone)]
+pub enum Envelope {
+    /// Messages pass as they are.
+    None,
+    /// REQ: delimiter in front of requests, strict send/receive alternation.
+    Req(ReqState),
+    /// REP: the request's return path is kept and put in front of the reply.
+    Rep(RepState),
+    /// ROUTER: received messages get the sender's routing id in front.
+    RoutingId,
+}
+
+/// The pattern's part in subscriptions.
+#[derive(Debug, Clone)]
+pub enum Subscriptions {
+    /// No subscriptions.
+    None,
+    /// PUB/XPUB: peers subscribe; sends are filtered per peer. `xpub` passes subscription
+    /// changes (and other messages from peers) to the application; `verbose` passes every
+    /// subscribe, not only the first for a topic.
+    Publisher {
+        /// Subscriptions reach the application (XPUB).
+        xpub: bool,
+        /// XPUB_VERBOSE.
+        verbose: bool,
+        /// Counts over all peers, to pass only the first subscribe and last cancel.
+        all: SubscriptionTrie,
+        /// Messages waiting for the application's `recv` (XPUB).
+        pending: VecDeque<Message>,
+    },
+    /// SUB/XSUB: we subscribe; our subscriptions go to every peer and are replayed to new ones.
+    /// `filter_inbound` (SUB) also drops received messages that match no subscription.
+    Subscriber {
+        /// Our counted subscriptions.
+        local: SubscriptionTrie,
+        /// Drop received messages that match nothing (SUB; not XSUB).
+        filter_inbound: bool,
+        /// Subscription messages the application may send itself (XSUB).
+        user_messages: bool,
+    },
+}
+
+/// A socket's semantics, composed from strategies that know peers only by id. Build one with
+/// the presets in [`crate::preset`].
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    socket_type: SocketType,
+    outbound: Outbound,
+    inbound: Inbound,
+    envelope: Envelope,
+    subscriptions: Subscriptions,
+    routing: Option<RoutingTable>,
+    max_peers: Option<usize>,
+    router_mandatory: bool,
+    peers: Vec<PeerId>,
+}
+
+impl Pattern {
+    /// A pattern from its parts. `routing` is needed by [`Outbound::ByIdentity`] and
+    /// [`Envelope::RoutingId`].
+    pub fn new(
+        socket_type: SocketType,
+        outbound: Outbound,
+        inbound: Inbound,
+        envelope: Envelope,
+        subscriptions: Subscriptions,
+    ) -> Pattern {
+        let routing = (matches!(outbound, Outbound::ByIdentity)
+            || matches!(envelope, Envelope::RoutingId))
+        .then(|| RoutingTable::new(false));
+        Pattern {
+            socket_type,
+            outbound,
+            inbound,
+            envelope,
+            subscriptions,
+            routing,
+            max_peers: None,
+            router_mandatory: false,
+            peers: Vec::new(),
+        }
+    }
+
+    /// Caps the number of peers (a PAIR takes one).
+    pub fn with_max_peers(mut self, max: usize) -> Pattern {
+        self.max_peers = Some(max);
+        self
+    }
+
+    /// The socket type announced on the wire.
+    pub fn socket_type(&self) -> SocketType {
+        self.socket_type
+    }
+
+    /// ROUTER_MANDATORY: unroutable messages fail instead of vanishing.
+    pub fn set_router_mandatory(&mut self, on: bool) {
+        self.router_mandatory = on;
+    }
+
+    /// ROUTER_HANDOVER: a new peer with a taken routing id takes it over.
+    pub fn set_router_handover(&mut self, on: bool) {
+        if let Some(r) = &mut self.routing {
+            r.set_handover(on);
+        }
+    }
+
+    /// XPUB_VERBOSE: pass every subscribe to the application.
+    pub fn set_xpub_verbose(&mut self, on: bool) {
+        if let Subscriptions::Publisher { verbose, .. } = &mut self.subscriptions {
+            *verbose = on;
+        }
+    }
+
+    /// The peers, in the order they attached.
+    pub fn peers(&self) -> &[PeerId] {
+        &self.peers
+    }
+
+    /// The routing id a ROUTER knows this peer by.
+    pub fn routing_id(&self, peer: PeerId) -> Option<&Bytes> {
+        self.routing.as_ref()?.routing_id(peer)
+    }
+
+    // ---- peers ----
+
+    /// A pipe to a new peer exists (a connecting pipe may exist before its handshake).
+    pub fn peer_attached(&mut self, peer: PeerId) -> Result<(), AttachError> {
+        if let Some(max) = self.max_peers {
+            if self.peers.len() >= max {
+                return Err(AttachError::TooManyPeers { max });
+            }
+        }
+        self.peers.push(peer);
+        match &mut self.outbound {
+            Outbound::LoadBalance(lb) => lb.activate(peer),
+            Outbound::FanOut(fo) => fo.add(peer),
+            Outbound::None | Outbound::ByIdentity => {}
+        }
+        if let Inbound::FairQueue(fq) = &mut self.inbound {
+            fq.activate(peer);
+        }
+        Ok(())
+    }
+
+    /// The peer completed a handshake (again, after a reconnection). A ROUTER identifies it; a
+    /// subscriber sends it every subscription (the pipe is fresh: stale ones were dropped).
+    /// Returns a peer that lost its routing id to this one (ROUTER_HANDOVER).
+    pub fn peer_ready(
+        &mut self,
+        peer: PeerId,
+        meta: &PeerMeta,
+        pipes: &mut dyn PeerPipes,
+    ) -> Result<Option<PeerId>, AttachError> {
+        let mut displaced = None;
+        if let Some(routing) = &mut self.routing {
+            displaced = routing.identify(peer, meta)?.displaced;
+        }
+        if let Subscriptions::Subscriber { local, .. } = &self.subscriptions {
+            for (topic, count) in local.entries() {
+                for _ in 0..count {
+                    let _ = pipes.try_send(peer, subscription_message(1, &topic));
+                }
+            }
+        }
+        Ok(displaced)
+    }
+
+    /// The peer is gone.
+    pub fn peer_removed(&mut self, peer: PeerId) {
+        self.peers.retain(|p| *p != peer);
+        if let Some(r) = &mut self.routing {
+            r.remove(peer);
+        }
+        if let Inbound::FairQueue(fq) = &mut self.inbound {
+            fq.remove(peer);
+        }
+        match &mut self.outbound {
+            Outbound::LoadBalance(lb) => lb.remove(peer),
+            Outbound::FanOut(fo) => {
+                let gone = fo.remove(peer);
+                // An XPUB learns that the topics only this peer wanted are no longer wanted.
+                if let (
+                    Some(gone),
+                    Subscriptions::Publisher {
+                        xpub: true,
+                        all,
+                        pending,
+                        ..
+                    },
+                ) = (gone, &mut self.subscriptions)
+                {
+                    for (topic, count) in gone.entries() {
+                        for _ in 0..count {
+                            if all.cancel(&topic) == Some(true) {
+                                pending.push_back(subscription_message(0, &topic));
+                            }
+                        }
+                    }
+                }
+            }
+            Outbound::None | Outbound::ByIdentity => {}
+        }
+    }
+
+    /// The peer's inbound pipe has messages again. A publisher takes its subscriptions now.
+    pub fn peer_readable(&mut self, peer: PeerId, pipes: &mut dyn PeerPipes) {
+        if matches!(self.subscriptions, Subscriptions::Publisher { .. }) {
+            while let Some(msg) = pipes.try_recv(peer) {
+                self.take_subscription(peer, msg);
+            }
+            return;
+        }
+        if let Inbound::FairQueue(fq) = &mut self.inbound {
+            fq.activate(peer);
+        }
+    }
+
+    /// The peer's outbound pipe has room again.
+    pub fn peer_writable(&mut self, peer: PeerId) {
+        if let Outbound::LoadBalance(lb) = &mut self.outbound {
+            if self.peers.contains(&peer) {
+                lb.activate(peer);
+            }
+        }
+    }
+
+    fn take_subscription(&mut self, peer: PeerId, msg: Message) {
+        let Subscriptions::Publisher {
+            xpub,
+            verbose,
+            all,
+            pending,
+        } = &mut self.subscriptions
+        else {
+            return;
+        };
+        let change = match msg.frames() {
+            [frame] => frame.first().copied().filter(|b| *b <= 1),
+            _ => None,
+        };
+        let filter = match &mut self.outbound {
+            Outbound::FanOut(fo) => fo.filter_mut(peer),
+            _ => None,
+        };
+        let (Some(flag), Some(filter)) = (change, filter) else {
+            // Not a subscription: an XPUB hands it to the application, a PUB drops it.
+            if *xpub {
+                pending.push_back(msg);
+            }
+            return;
+        };
+        let topic = msg.first().map(|f| f.slice(1..)).unwrap_or_default();
+        if flag == 1 {
+            filter.subscribe(&topic);
+            let first = all.subscribe(&topic);
+            if *xpub && (first || *verbose) {
+                pending.push_back(msg);
+            }
+        } else if filter.cancel(&topic).is_some() && all.cancel(&topic) == Some(true) && *xpub {
+            pending.push_back(msg);
+        }
+    }
+
+    // ---- subscriptions (SUB, XSUB) ----
+
+    /// Subscribes to `topic` and tells every peer (SUB's ZMQ_SUBSCRIBE).
+    pub fn subscribe(&mut self, topic: &[u8], pipes: &mut dyn PeerPipes) -> bool {
+        self.change_subscription(1, topic, pipes)
+    }
+
+    /// Cancels one subscription to `topic` and tells every peer (ZMQ_UNSUBSCRIBE).
+    pub fn unsubscribe(&mut self, topic: &[u8], pipes: &mut dyn PeerPipes) -> bool {
+        self.change_subscription(0, topic, pipes)
+    }
+
+    fn change_subscription(&mut self, flag: u8, topic: &[u8], pipes: &mut dyn PeerPipes) -> bool {
+        let Subscriptions::Subscriber { local, .. } = &mut self.subscriptions else {
+            return false;
+        };
+        let known = if flag == 1 {
+            local.subscribe(topic);
+            true
+        } else {
+            local.cancel(topic).is_some()
+        };
+        if known {
+            for peer in self.peers.clone() {
+                let _ = pipes.try_send(peer, subscription_message(flag, topic));
+            }
+        }
+        known
+    }
+
+    // ---- traffic ----
+
+    /// Sends a message the application gave us.
+    pub fn send(&mut self, msg: Message, pipes: &mut dyn PeerPipes) -> Result<(), SendError> {
+        match &mut self.envelope {
+            Envelope::Req(ReqState::AwaitingReply(_)) | Envelope::Rep(RepState::Idle) => {
+                return Err(SendError::WrongState(msg));
+            }
+            Envelope::Req(state) => {
+                let Outbound::LoadBalance(lb) = &mut self.outbound else {
+                    return Err(SendError::NotSupported);
+                };
+                return match lb.send(ReqState::wrap(msg), pipes) {
+                    Ok(peer) => {
+                        *state = ReqState::AwaitingReply(peer);
+                        Ok(())
+                    }
+                    Err(mut back) => {
+                        back.pop_front();
+                        Err(SendError::WouldBlock(back))
+                    }
+                };
+            }
+            Envelope::Rep(state) => {
+                if let RepState::Replying { peer, envelope } = std::mem::take(state) {
+                    // The requester may be gone or full: the reply is dropped, as in libzmq.
+                    let _ = pipes.try_send(peer, RepState::join(envelope, msg));
+                }
+                return Ok(());
+            }
+            Envelope::None | Envelope::RoutingId => {}
+        }
+        if let Subscriptions::Subscriber { user_messages, .. } = &self.subscriptions {
+            if !*user_messages {
+                return Err(SendError::NotSupported);
+            }
+            // XSUB: `\x01topic` and `\x00topic` are subscriptions; anything else goes upstream.
+            if let [frame] = msg.frames() {
+                if let Some(&flag @ (0 | 1)) = frame.first() {
+                    let topic = frame.slice(1..);
+                    self.change_subscription(flag, &topic, pipes);
+                    return Ok(());
+                }
+            }
+        }
+        match &mut self.outbound {
+            Outbound::None => Err(SendError::NotSupported),
+            Outbound::LoadBalance(lb) => lb
+                .send(msg, pipes)
+                .map(|_| ())
+                .map_err(SendError::WouldBlock),
+            Outbound::FanOut(fo) => {
+                fo.send(msg, pipes);
+                Ok(())
+            }
+            Outbound::ByIdentity => self.route(msg, pipes),
+        }
+    }
+
+    fn route(&mut self, mut msg: Message, pipes: &mut dyn PeerPipes) -> Result<(), SendError> {
+        let Some(id) = msg.pop_front() else {
+            return Err(SendError::NoRoutingId);
+        };
+        let peer = self.routing.as_ref().and_then(|r| r.peer(&id));
+        let Some(peer) = peer else {
+            msg.push_front(id);
+            return if self.router_mandatory {
+                Err(SendError::Unroutable(msg))
+            } else {
+                Ok(())
+            };
+        };
+        match pipes.try_send(peer, msg) {
+            Ok(()) => Ok(()),
+            Err(mut back) if self.router_mandatory => {
+                back.push_front(id);
+                Err(SendError::WouldBlock(back))
+            }
+            // Without ROUTER_MANDATORY a full peer's message is dropped.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Receives the next message for the application.
+    pub fn recv(&mut self, pipes: &mut dyn PeerPipes) -> Result<Message, RecvError> {
+        if let Subscriptions::Publisher { xpub, pending, .. } = &mut self.subscriptions {
+            if !*xpub {
+                return Err(RecvError::NotSupported);
+            }
+            return pending.pop_front().ok_or(RecvError::WouldBlock);
+        }
+        let Inbound::FairQueue(fq) = &mut self.inbound else {
+            return Err(RecvError::NotSupported);
+        };
+        loop {
+            match &mut self.envelope {
+                Envelope::Req(ReqState::Idle) | Envelope::Rep(RepState::Replying { .. }) => {
+                    return Err(RecvError::WrongState);
+                }
+                _ => {}
+            }
+            let (peer, msg) = fq.recv(pipes).ok_or(RecvError::WouldBlock)?;
+            match &mut self.envelope {
+                Envelope::Req(state) => {
+                    // Only the reply from the peer we asked; anything else is dropped.
+                    if *state != ReqState::AwaitingReply(peer) {
+                        continue;
+                    }
+                    if let Some(body) = ReqState::unwrap(msg) {
+                        *state = ReqState::Idle;
+                        return Ok(body);
+                    }
+                }
+                Envelope::Rep(state) => {
+                    if let Some((envelope, body)) = RepState::split(msg) {
+                        *state = RepState::Replying { peer, envelope };
+                        return Ok(body);
+                    }
+                }
+                Envelope::RoutingId => {
+                    if let Some(id) = self.routing.as_ref().and_then(|r| r.routing_id(peer)) {
+                        let mut msg = msg;
+                        msg.push_front(id.clone());
+                        return Ok(msg);
+                    }
+                }
+                Envelope::None => {
+                    if let Subscriptions::Subscriber {
+                        local,
+                        filter_inbound: true,
+                        ..
+                    } = &self.subscriptions
+                    {
+                        let topic = msg.first().map(|f| f.as_ref()).unwrap_or_default();
+                        if !local.matches(topic) {
+                            continue;
+                        }
+                    }
+                    return Ok(msg);
+                }
+            }
+        }
+    }
+
+    /// Whether a `recv` might succeed now (POLLIN).
+    pub fn can_recv(&self, pipes: &dyn PeerPipes) -> bool {
+        match (&self.subscriptions, &self.envelope) {
+            (Subscriptions::Publisher { pending, .. }, _) => !pending.is_empty(),
+            (_, Envelope::Req(ReqState::Idle)) | (_, Envelope::Rep(RepState::Replying { .. })) => {
+                false
+            }
+            _ => {
+                matches!(self.inbound, Inbound::FairQueue(_))
+                    && self.peers.iter().any(|p| pipes.has_message(*p))
+            }
+        }
+    }
+
+    /// Whether a `send` would not block now (POLLOUT).
+    pub fn can_send(&self, pipes: &dyn PeerPipes) -> bool {
+        match (&self.envelope, &self.outbound) {
+            (Envelope::Req(ReqState::AwaitingReply(_)), _) | (Envelope::Rep(RepState::Idle), _) => {
+                false
+            }
+            (Envelope::Rep(_), _) => true,
+            (_, Outbound::LoadBalance(_)) => self.peers.iter().any(|p| pipes.has_room(*p)),
+            (_, Outbound::FanOut(_) | Outbound::ByIdentity) => true,
+            (_, Outbound::None) => matches!(
+                self.subscriptions,
+                Subscriptions::Subscriber {
+                    user_messages: true,
+                    ..
+                }
+            ),
+        }
+    }
+}
+
+/// `\x01topic` (subscribe) or `\x00topic` (cancel), the form subscriptions take in pipes.
+pub fn subscription_message(flag: u8, topic: &[u8]) -> Message {
+    let mut body = BytesMut::with_capacity(1 + topic.len());
+    body.put_u8(flag);
+    body.put_slice(topic);
+    Message::from(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset;
+    use crate::testing::FakePipes;
+
+    fn ready(p: &mut Pattern, pipes: &mut FakePipes, id: u64, announced: Option<&'static str>) {
+        pipes.add(PeerId(id), 100);
+        p.peer_attached(PeerId(id)).unwrap();
+        let meta = PeerMeta {
+            routing_id: announced.map(Bytes::from),
+            ..PeerMeta::unknown()
+        };
+        p.peer_ready(PeerId(id), &meta, pipes).unwrap();
+    }
+
+    fn text(m: &Message) -> Vec<String> {
+        m.iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn req_alternates_and_takes_only_its_reply() {
+        let mut req = preset::req();
+        let mut pipes = FakePipes::default();
+        ready(&mut req, &mut pipes, 1, None);
+        ready(&mut req, &mut pipes, 2, None);
+        assert_eq!(req.recv(&mut pipes), Err(RecvError::WrongState));
+        req.send(Message::from("q1"), &mut pipes).unwrap();
+        assert!(matches!(
+            req.send(Message::from("q2"), &mut pipes),
+            Err(SendError::WrongState(_))
+        ));
+        assert_eq!(text(&pipes.sent(PeerId(1))[0]), ["", "q1"]);
+        // A message from the other peer, and one without delimiter, are dropped.
+        pipes.deliver(PeerId(2), Message::from_frames(["", "stray"]));
+        pipes.deliver(PeerId(1), Message::from("no delimiter"));
+        pipes.deliver(PeerId(1), Message::from_frames(["", "a1"]));
+        req.peer_readable(PeerId(2), &mut pipes);
+        assert_eq!(req.recv(&mut pipes), Ok(Message::from("a1")));
+        // The next request goes to the next peer.
+        req.send(Message::from("q2"), &mut pipes).unwrap();
+        assert_eq!(pipes.sent(PeerId(2)).len(), 1);
+    }
+
+    #[test]
+    fn rep_answers_along_the_envelope() {
+        let mut rep = preset::rep();
+        let mut pipes = FakePipes::default();
+        ready(&mut rep, &mut pipes, 7, None);
+        assert!(matches!(
+            rep.send(Message::from("x"), &mut pipes),
+            Err(SendError::WrongState(_))
+        ));
+        pipes.deliver(PeerId(7), Message::from_frames(["r1", "", "ask"]));
+        assert_eq!(rep.recv(&mut pipes), Ok(Message::from("ask")));
+        assert_eq!(rep.recv(&mut pipes), Err(RecvError::WrongState));
+        rep.send(Message::from("answer"), &mut pipes).unwrap();
+        assert_eq!(text(&pipes.sent(PeerId(7))[0]), ["r1", "", "answer"]);
+    }
+
+    #[test]
+    fn router_routes_by_id_and_mandatory_reports_failures() {
+        let mut router = preset::router();
+        let mut pipes = FakePipes::default();
+        ready(&mut router, &mut pipes, 1, Some("alice"));
+        ready(&mut router, &mut pipes, 2, None);
+        pipes.deliver(PeerId(1), Message::from("hi"));
+        assert_eq!(text(&router.recv(&mut pipes).unwrap()), ["alice", "hi"]);
+        router
+            .send(Message::from_frames(["alice", "back"]), &mut pipes)
+            .unwrap();
+        assert_eq!(text(&pipes.sent(PeerId(1))[0]), ["back"]);
+        // Unknown ids vanish, unless ROUTER_MANDATORY.
+        router
+            .send(Message::from_frames(["bob", "x"]), &mut pipes)
+            .unwrap();
+        router.set_router_mandatory(true);
+        assert!(matches!(
+            router.send(Message::from_frames(["bob", "x"]), &mut pipes),
+            Err(SendError::Unroutable(_))
+        ));
+        let generated = router.routing_id(PeerId(2)).unwrap().clone();
+        assert_eq!(generated[0], 0);
+        router.peer_removed(PeerId(1));
+        pipes.remove(PeerId(1));
+        assert!(matches!(
+            router.send(Message::from_frames(["alice", "x"]), &mut pipes),
+            Err(SendError::Unroutable(_))
+        ));
+    }
+
+    #[test]
+    fn publisher_filters_per_peer_and_xpub_sees_changes() {
+        let mut xpub = preset::xpub();
+        let mut pipes = FakePipes::default();
+        ready(&mut xpub, &mut pipes, 1, None);
+        ready(&mut xpub, &mut pipes, 2, None);
+        pipes.deliver(PeerId(1), subscription_message(1, b"a"));
+        pipes.deliver(PeerId(2), subscription_message(1, b"a"));
+        pipes.deliver(PeerId(2), subscription_message(1, b"b"));
+        pipes.deliver(PeerId(2), Message::from("user message"));
+        xpub.peer_readable(PeerId(1), &mut pipes);
+        xpub.peer_readable(PeerId(2), &mut pipes);
+        // The second "a" is not passed on: only first subscribes, unless verbose.
+        let seen: Vec<Message> = std::iter::from_fn(|| xpub.recv(&mut pipes).ok()).collect();
+        assert_eq!(
+            seen,
+            [
+                subscription_message(1, b"a"),
+                subscription_message(1, b"b"),
+                Message::from("user message")
+            ]
+        );
+        xpub.send(Message::from("apple"), &mut pipes).unwrap();
+        xpub.send(Message::from("banana"), &mut pipes).unwrap();
+        assert_eq!(pipes.sent(PeerId(1)).len(), 1);
+        assert_eq!(pipes.sent(PeerId(2)).len(), 2);
+        // Peer 2 leaves: "b" had no other subscriber, "a" still has peer 1.
+        xpub.peer_removed(PeerId(2));
+        assert_eq!(xpub.recv(&mut pipes), Ok(subscription_message(0, b"b")));
+        assert_eq!(xpub.recv(&mut pipes), Err(RecvError::WouldBlock));
+
+        let mut plain = preset::pub_();
+        assert_eq!(plain.recv(&mut pipes), Err(RecvError::NotSupported));
+    }
+
+    #[test]
+    fn sub_sends_replays_and_filters() {
+        let mut sub = preset::sub();
+        let mut pipes = FakePipes::default();
+        assert!(matches!(
+            sub.send(Message::from("x"), &mut pipes),
+            Err(SendError::NotSupported)
+        ));
+        ready(&mut sub, &mut pipes, 1, None);
+        sub.subscribe(b"news", &mut pipes);
+        assert_eq!(pipes.sent(PeerId(1)), [subscription_message(1, b"news")]);
+        // A new peer gets the subscription replayed.
+        ready(&mut sub, &mut pipes, 2, None);
+        assert_eq!(pipes.sent(PeerId(2)), [subscription_message(1, b"news")]);
+        pipes.deliver(PeerId(1), Message::from("sports"));
+        pipes.deliver(PeerId(1), Message::from("news!"));
+        assert_eq!(sub.recv(&mut pipes), Ok(Message::from("news!")));
+        assert!(!sub.unsubscribe(b"never", &mut pipes));
+        assert!(sub.unsubscribe(b"news", &mut pipes));
+        assert_eq!(pipes.sent(PeerId(2)), [subscription_message(0, b"news")]);
+    }
+
+    #[test]
+    fn xsub_takes_subscriptions_as_messages() {
+        let mut xsub = preset::xsub();
+        let mut pipes = FakePipes::default();
+        ready(&mut xsub, &mut pipes, 1, None);
+        xsub.send(subscription_message(1, b"t"), &mut pipes)
+            .unwrap();
+        xsub.send(Message::from("upstream"), &mut pipes).unwrap();
+        assert_eq!(
+            pipes.sent(PeerId(1)),
+            [subscription_message(1, b"t"), Message::from("upstream")]
+        );
+        // XSUB does not filter what it receives.
+        pipes.deliver(PeerId(1), Message::from("anything"));
+        assert_eq!(xsub.recv(&mut pipes), Ok(Message::from("anything")));
+    }
+
+    #[test]
+    fn pair_refuses_a_second_peer() {
+        let mut pair = preset::pair();
+        assert!(pair.peer_attached(PeerId(1)).is_ok());
+        assert_eq!(
+            pair.peer_attached(PeerId(2)),
+            Err(AttachError::TooManyPeers { max: 1 })
+        );
+        pair.peer_removed(PeerId(1));
+        assert!(pair.peer_attached(PeerId(3)).is_ok());
+    }
+
+    #[test]
+    fn every_classic_type_has_a_preset_with_its_wire_type() {
+        for t in SocketType::ALL {
+            match preset::for_type(t) {
+                Some(p) => assert_eq!(p.socket_type(), t),
+                None => assert!(t.is_thread_safe(), "{t} has no preset"),
+            }
+        }
+    }
+}

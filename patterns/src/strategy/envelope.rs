@@ -1,0 +1,95 @@
+//! Request-reply envelopes: REQ's delimiter and strict alternation, REP's saved return path (RFC 28).
+
+use bytes::Bytes;
+use zmtp::Message;
+
+use crate::peer::PeerId;
+
+/// REQ: sends `["", body...]`, then accepts only a reply from the peer that got the request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReqState {
+    /// A request may be sent.
+    #[default]
+    Idle,
+    /// Waiting for the reply from this peer.
+    AwaitingReply(PeerId),
+}
+
+impl ReqState {
+    /// Puts the empty delimiter frame in front of a request.
+    pub fn wrap(mut msg: Message) -> Message {
+        msg.push_front(Bytes::new());
+        msg
+    }
+
+    /// Takes the delimiter off a reply; `None` if there is none (libzmq drops such replies).
+    pub fn unwrap(mut msg: Message) -> Option<Message> {
+        let delimiter = msg.pop_front()?;
+        (delimiter.is_empty() && !msg.is_empty()).then_some(msg)
+    }
+}
+
+/// REP: remembers the envelope of the request it is answering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RepState {
+    /// A request may be received.
+    #[default]
+    Idle,
+    /// Answering `peer`; `envelope` is every frame up to and including the delimiter.
+    Replying {
+        /// The peer the reply goes to.
+        peer: PeerId,
+        /// The return path to put back in front of the reply.
+        envelope: Vec<Bytes>,
+    },
+}
+
+impl RepState {
+    /// Splits a request into its envelope (through the first empty frame) and body; `None` if
+    /// there is no delimiter or no body (libzmq drops such requests).
+    pub fn split(msg: Message) -> Option<(Vec<Bytes>, Message)> {
+        let mut frames = msg.into_iter();
+        let mut envelope = Vec::new();
+        for frame in frames.by_ref() {
+            let end = frame.is_empty();
+            envelope.push(frame);
+            if end {
+                let body: Message = frames.collect();
+                return (!body.is_empty()).then_some((envelope, body));
+            }
+        }
+        None
+    }
+
+    /// Puts the envelope back in front of a reply.
+    pub fn join(envelope: Vec<Bytes>, body: Message) -> Message {
+        envelope.into_iter().chain(body).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn req_wraps_and_unwraps() {
+        let m = ReqState::wrap(Message::from("hi"));
+        assert_eq!(m, Message::from_frames(["", "hi"]));
+        assert_eq!(ReqState::unwrap(m), Some(Message::from("hi")));
+        assert_eq!(ReqState::unwrap(Message::from("no delimiter")), None);
+        assert_eq!(ReqState::unwrap(Message::from_frames([""])), None);
+    }
+
+    #[test]
+    fn rep_keeps_the_whole_return_path() {
+        let req = Message::from_frames(["id1", "id2", "", "body", "more"]);
+        let (env, body) = RepState::split(req).unwrap();
+        assert_eq!(env.len(), 3);
+        assert_eq!(body, Message::from_frames(["body", "more"]));
+        assert_eq!(
+            RepState::join(env, Message::from("reply")),
+            Message::from_frames(["id1", "id2", "", "reply"])
+        );
+        assert_eq!(RepState::split(Message::from_frames(["x", "y"])), None);
+    }
+}

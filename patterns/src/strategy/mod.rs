@@ -1,0 +1,9 @@
+//! Strategies: each a small piece of logic over peer ids, tested without sockets.
+
+pub mod by_identity;
+pub mod envelope;
+pub mod fair_queue;
+pub mod fan_out;
+pub mod load_balance;
+pub mod rotation;
+pub mod subscription;

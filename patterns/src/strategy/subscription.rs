@@ -1,0 +1,168 @@
+//! Prefix subscriptions: a counted trie (subscribing twice needs two cancels, RFC 29/37).
+
+use bytes::Bytes;
+
+/// A set of counted prefixes. A message matches if any subscribed prefix starts it; the empty
+/// prefix matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionTrie {
+    root: Node,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Node {
+    count: u32,
+    /// Children sorted by their byte.
+    children: Vec<(u8, Node)>,
+}
+
+impl SubscriptionTrie {
+    /// No subscriptions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one count to `prefix`; returns true if it was not subscribed before.
+    pub fn subscribe(&mut self, prefix: &[u8]) -> bool {
+        let mut node = &mut self.root;
+        for &b in prefix {
+            let at = match node.children.binary_search_by_key(&b, |(k, _)| *k) {
+                Ok(at) => at,
+                Err(at) => {
+                    node.children.insert(at, (b, Node::default()));
+                    at
+                }
+            };
+            node = match node.children.get_mut(at) {
+                Some((_, child)) => child,
+                None => return false,
+            };
+        }
+        node.count = node.count.saturating_add(1);
+        node.count == 1
+    }
+
+    /// Removes one count from `prefix`: `Some(true)` if that was its last count, `Some(false)`
+    /// if counts remain, `None` (and no change) if it was not subscribed.
+    pub fn cancel(&mut self, prefix: &[u8]) -> Option<bool> {
+        fn walk(node: &mut Node, prefix: &[u8]) -> Option<bool> {
+            let Some((&b, rest)) = prefix.split_first() else {
+                if node.count == 0 {
+                    return None;
+                }
+                node.count -= 1;
+                return Some(node.count == 0);
+            };
+            let at = node.children.binary_search_by_key(&b, |(k, _)| *k).ok()?;
+            let (_, child) = node.children.get_mut(at)?;
+            let last = walk(child, rest)?;
+            if child.count == 0 && child.children.is_empty() {
+                node.children.remove(at);
+            }
+            Some(last)
+        }
+        walk(&mut self.root, prefix)
+    }
+
+    /// Whether some subscribed prefix starts `data`.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        let mut node = &self.root;
+        if node.count > 0 {
+            return true;
+        }
+        for &b in data {
+            match node.children.binary_search_by_key(&b, |(k, _)| *k) {
+                Ok(at) => match node.children.get(at) {
+                    Some((_, child)) => node = child,
+                    None => return false,
+                },
+                Err(_) => return false,
+            }
+            if node.count > 0 {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether nothing is subscribed.
+    pub fn is_empty(&self) -> bool {
+        self.root.count == 0 && self.root.children.is_empty()
+    }
+
+    /// Every subscribed prefix with its count, for replay to a new peer.
+    pub fn entries(&self) -> Vec<(Bytes, u32)> {
+        fn walk(node: &Node, path: &mut Vec<u8>, out: &mut Vec<(Bytes, u32)>) {
+            if node.count > 0 {
+                out.push((Bytes::copy_from_slice(path), node.count));
+            }
+            for (b, child) in &node.children {
+                path.push(*b);
+                walk(child, path, out);
+                path.pop();
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut Vec::new(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn counted_and_prefix_matching() {
+        let mut t = SubscriptionTrie::new();
+        assert!(!t.matches(b"abc"));
+        assert!(t.subscribe(b"ab"));
+        assert!(!t.subscribe(b"ab"));
+        assert!(t.matches(b"abc") && t.matches(b"ab") && !t.matches(b"a") && !t.matches(b"b"));
+        assert_eq!(t.cancel(b"ab"), Some(false));
+        assert!(t.matches(b"abc"));
+        assert_eq!(t.cancel(b"ab"), Some(true));
+        assert!(!t.matches(b"abc") && t.is_empty());
+        assert_eq!(t.cancel(b"zz"), None);
+        t.subscribe(b"");
+        assert!(t.matches(b"") && t.matches(b"anything"));
+        assert_eq!(t.entries(), [(Bytes::new(), 1)]);
+    }
+
+    proptest! {
+        /// The trie agrees with a naive prefix matcher on random operations.
+        #[test]
+        fn agrees_with_naive_matcher(
+            ops in proptest::collection::vec((any::<bool>(), proptest::collection::vec(0u8..3, 0..4)), 0..60),
+            probes in proptest::collection::vec(proptest::collection::vec(0u8..3, 0..6), 0..20),
+        ) {
+            let mut trie = SubscriptionTrie::new();
+            let mut naive: HashMap<Vec<u8>, u32> = HashMap::new();
+            for (add, prefix) in ops {
+                if add {
+                    let first = trie.subscribe(&prefix);
+                    let c = naive.entry(prefix).or_default();
+                    *c += 1;
+                    prop_assert_eq!(first, *c == 1);
+                } else {
+                    let last = trie.cancel(&prefix);
+                    let c = naive.entry(prefix).or_default();
+                    let expect = (*c > 0).then_some(*c == 1);
+                    *c = c.saturating_sub(1);
+                    prop_assert_eq!(last, expect);
+                }
+            }
+            for p in probes {
+                let want = naive.iter().any(|(k, c)| *c > 0 && p.starts_with(k));
+                prop_assert_eq!(trie.matches(&p), want);
+            }
+            let mut entries: Vec<(Vec<u8>, u32)> = trie.entries().into_iter().map(|(k, c)| (k.to_vec(), c)).collect();
+            let mut want: Vec<(Vec<u8>, u32)> = naive.into_iter().filter(|(_, c)| *c > 0).collect();
+            entries.sort();
+            want.sort();
+            prop_assert_eq!(entries, want);
+        }
+    }
+}
