@@ -6,4 +6,13 @@
 //! tcp, ipc and inproc transports on I/O threads come with the sockets issue.
 
 pub mod blocking;
+pub mod driver;
 pub mod endpoint;
+pub mod inproc;
+pub mod io_thread;
+pub mod ipc;
+pub mod monitor;
+pub mod options;
+pub mod pipe;
+pub mod stream;
+pub mod tcp;

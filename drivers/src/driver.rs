@@ -1,0 +1,250 @@
+//! The `Driver` trait, the link from a driver to its socket, and the registry by URI scheme.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+use zmtp::PeerInfo;
+
+use crate::endpoint::EndpointError;
+use crate::io_thread::IoHandle;
+use crate::monitor::MonitorEvent;
+use crate::options::Options;
+use crate::pipe::{PipeEnd, Queue};
+
+/// A transport. A driver owns one kind of transport at one edge and hands whole messages to a
+/// socket at the other, through pipes it attaches with [`SocketLink::post`]. Drivers are
+/// registered by scheme on a context at run time, so adding one changes nothing in the core.
+///
+/// Byte-stream transports (tcp, ipc) implement [`crate::stream::StreamDriver`] instead and get
+/// ZMTP, reconnection and heartbeats from [`crate::stream::Stream`], which implements this trait.
+pub trait Driver: Send + Sync + 'static {
+    /// The URI scheme, e.g. `"tcp"`.
+    fn scheme(&self) -> &str;
+    /// Starts accepting peers at `address` (the part after `scheme://`).
+    fn bind(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError>;
+    /// Starts connecting to `address`; peers are attached as they come.
+    fn connect(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError>;
+}
+
+/// A bound or connected endpoint; closing it (or dropping it) unbinds or disconnects.
+pub trait EndpointHandle: Send {
+    /// The endpoint with its address resolved (a bound port `*` becomes a number).
+    fn endpoint(&self) -> &str;
+    /// Stops the endpoint; its connections finish their linger.
+    fn close(self: Box<Self>);
+}
+
+/// Why a bind or connect failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The endpoint string is malformed.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// No driver is registered for this scheme.
+    #[error("no transport is registered for {scheme}:// (known: {known})")]
+    UnknownScheme {
+        /// The scheme asked for.
+        scheme: String,
+        /// The schemes that are registered.
+        known: String,
+    },
+    /// Another socket is bound here.
+    #[error("{endpoint}: address already in use")]
+    AddressInUse {
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// The two socket types cannot talk (found without a handshake, e.g. over inproc).
+    #[error("{endpoint}: a {theirs} socket cannot talk to a {ours} socket")]
+    Incompatible {
+        /// The endpoint.
+        endpoint: String,
+        /// Our socket type.
+        ours: zmtp::SocketType,
+        /// The other socket's type.
+        theirs: zmtp::SocketType,
+    },
+    /// The operating system refused.
+    #[error("{endpoint}: {source}")]
+    Io {
+        /// The endpoint.
+        endpoint: String,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+/// What a driver tells its socket.
+pub enum SocketCommand {
+    /// A pipe to a new peer. `info` is known when the peer is already identified (an accepted
+    /// connection after its handshake, an inproc peer); a connecting pipe gets it later with
+    /// [`SocketCommand::Ready`].
+    Attach {
+        /// The peer's id, from [`SocketLink::next_peer_id`].
+        peer: u64,
+        /// The socket's end of the pipe.
+        pipe: PipeEnd,
+        /// The endpoint the peer came through.
+        endpoint: String,
+        /// The peer's handshake, if complete.
+        info: Option<PeerInfo>,
+        /// ZMQ_CONNECT_ROUTING_ID given at connect time.
+        assigned_id: Option<Bytes>,
+    },
+    /// A peer completed a handshake (again). `fresh` replaces the socket's outbound queue: the
+    /// driver made a new one and dropped what the old one held (subscribers only).
+    Ready {
+        /// The peer's id.
+        peer: u64,
+        /// What it announced.
+        info: PeerInfo,
+        /// The new outbound queue, if the old one was dropped.
+        fresh: Option<Arc<Queue>>,
+    },
+}
+
+impl fmt::Debug for SocketCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SocketCommand::Attach { peer, endpoint, .. } => {
+                write!(f, "Attach {{ peer: {peer}, endpoint: {endpoint} }}")
+            }
+            SocketCommand::Ready { peer, .. } => write!(f, "Ready {{ peer: {peer} }}"),
+        }
+    }
+}
+
+/// The socket side of a link: implemented by the socket, called from driver threads.
+pub trait SocketSink: Send + Sync {
+    /// Delivers a command; the socket acts on it at its next call. A closed socket drops it
+    /// (and with it any pipe end, which tells the driver).
+    fn post(&self, cmd: SocketCommand);
+    /// Reports a monitor event.
+    fn monitor(&self, event: MonitorEvent);
+    /// A fresh peer id, never reused by this socket.
+    fn next_peer_id(&self) -> u64;
+}
+
+/// What a driver gets from the socket it serves: its options, a way to reach it, and the I/O
+/// thread it runs on.
+#[derive(Clone)]
+pub struct SocketLink {
+    options: Arc<Options>,
+    sink: Arc<dyn SocketSink>,
+    io: IoHandle,
+}
+
+impl fmt::Debug for SocketLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketLink")
+            .field("socket_type", &self.options.socket_type)
+            .finish()
+    }
+}
+
+impl SocketLink {
+    /// Links a socket with `options` (a snapshot) to drivers running on `io`.
+    pub fn new(options: Arc<Options>, sink: Arc<dyn SocketSink>, io: IoHandle) -> SocketLink {
+        SocketLink { options, sink, io }
+    }
+
+    /// The socket's options when the endpoint was bound or connected.
+    pub fn options(&self) -> &Arc<Options> {
+        &self.options
+    }
+
+    /// The I/O thread this socket's connections run on.
+    pub fn io(&self) -> &IoHandle {
+        &self.io
+    }
+
+    /// Sends a command to the socket.
+    pub fn post(&self, cmd: SocketCommand) {
+        self.sink.post(cmd);
+    }
+
+    /// Reports a monitor event.
+    pub fn monitor(&self, kind: crate::monitor::EventKind, endpoint: &str) {
+        self.sink.monitor(MonitorEvent {
+            kind,
+            endpoint: endpoint.to_string(),
+        });
+    }
+
+    /// A fresh peer id for this socket.
+    pub fn next_peer_id(&self) -> u64 {
+        self.sink.next_peer_id()
+    }
+
+    /// What a peer that reaches this socket without a handshake (inproc) learns of it.
+    pub fn peer_info(&self) -> PeerInfo {
+        let o = &self.options;
+        PeerInfo {
+            socket_type: o.socket_type,
+            identity: o
+                .socket_type
+                .sends_identity()
+                .then(|| o.routing_id.clone().unwrap_or_default()),
+            metadata: o.metadata.clone(),
+            version: zmtp::Version::V3_1,
+        }
+    }
+}
+
+/// Drivers by scheme. Cloning shares the registry.
+#[derive(Clone, Default)]
+pub struct Registry {
+    drivers: Arc<RwLock<HashMap<String, Arc<dyn Driver>>>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.drivers.read().keys()).finish()
+    }
+}
+
+impl Registry {
+    /// Registers a driver under its scheme; returns the one it replaced.
+    pub fn register(&self, driver: Arc<dyn Driver>) -> Option<Arc<dyn Driver>> {
+        self.drivers
+            .write()
+            .insert(driver.scheme().to_string(), driver)
+    }
+
+    /// The driver for `scheme`.
+    pub fn get(&self, scheme: &str) -> Result<Arc<dyn Driver>, DriverError> {
+        let drivers = self.drivers.read();
+        drivers.get(scheme).cloned().ok_or_else(|| {
+            let mut known: Vec<&str> = drivers.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            DriverError::UnknownScheme {
+                scheme: scheme.to_string(),
+                known: known.join(", "),
+            }
+        })
+    }
+
+    /// Splits `scheme://address` and finds the driver.
+    pub fn resolve<'a>(
+        &self,
+        endpoint: &'a str,
+    ) -> Result<(Arc<dyn Driver>, &'a str), DriverError> {
+        let (scheme, address) = endpoint
+            .split_once("://")
+            .ok_or_else(|| EndpointError::NoScheme(endpoint.to_string()))?;
+        Ok((self.get(scheme)?, address))
+    }
+}

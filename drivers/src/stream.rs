@@ -1,0 +1,151 @@
+//! Byte-stream transports: a driver supplies connect and accept; the core runs ZMTP on the bytes.
+//!
+//! A [`StreamDriver`] only opens byte streams. [`Stream`] wraps one into a [`Driver`]: the I/O
+//! thread then runs the greeting, handshake and framing (`zmtp::Connection`), heartbeats,
+//! reconnection with backoff, high-water marks and linger for every stream it yields. tcp and
+//! ipc are written this way, and so can a third party's transport be.
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::driver::{Driver, DriverError, EndpointHandle, SocketLink};
+use crate::io_thread::{IoCommand, IoHandle};
+
+/// A connected, non-blocking byte stream the I/O thread polls.
+pub trait StreamTransport: Read + Write + mio::event::Source + Send {
+    /// After a writable event on a connecting stream: `Ok(true)` once connected, `Ok(false)`
+    /// while still connecting, `Err` if the attempt failed.
+    fn finish_connect(&mut self) -> io::Result<bool>;
+    /// The remote address, for monitor events.
+    fn peer_address(&self) -> String;
+}
+
+/// A non-blocking listener the I/O thread polls.
+pub trait StreamListener: mio::event::Source + Send {
+    /// Accepts one waiting connection, `WouldBlock` when none is left.
+    fn accept(&mut self) -> io::Result<Box<dyn StreamTransport>>;
+    /// The bound endpoint with its address resolved (`tcp://127.0.0.1:41234`).
+    fn endpoint(&self) -> String;
+    /// Called when the listener closes (ipc removes its socket file).
+    fn cleanup(&mut self) {}
+}
+
+/// A transport that yields byte streams.
+pub trait StreamDriver: Send + Sync + 'static {
+    /// The URI scheme.
+    fn scheme(&self) -> &'static str;
+    /// Binds `address` now (so the caller gets errors such as "address in use" at once).
+    fn listen(&self, address: &str) -> Result<Box<dyn StreamListener>, DriverError>;
+    /// Checks `address` before any attempt, so a malformed endpoint fails `connect` at once.
+    fn check_address(&self, address: &str) -> Result<(), DriverError>;
+    /// Starts a non-blocking connection; called on the I/O thread at each (re)connection.
+    fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>>;
+}
+
+/// Makes a [`Driver`] of a [`StreamDriver`].
+pub struct Stream<D>(pub Arc<D>);
+
+static NEXT_ENDPOINT: AtomicU64 = AtomicU64::new(1);
+
+impl<D: StreamDriver> Driver for Stream<D> {
+    fn scheme(&self) -> &str {
+        self.0.scheme()
+    }
+
+    fn bind(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        let listener = self.0.listen(address)?;
+        let endpoint = listener.endpoint();
+        let key = NEXT_ENDPOINT.fetch_add(1, Ordering::Relaxed);
+        link.io().send(IoCommand::Listen {
+            key,
+            listener,
+            link: link.clone(),
+        });
+        link.monitor(crate::monitor::EventKind::Listening, &endpoint);
+        Ok(Box::new(StreamEndpoint {
+            key,
+            io: link.io().clone(),
+            endpoint,
+        }))
+    }
+
+    fn connect(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        self.0.check_address(address)?;
+        let key = NEXT_ENDPOINT.fetch_add(1, Ordering::Relaxed);
+        let endpoint = format!("{}://{address}", self.0.scheme());
+        let driver: Arc<dyn StreamDriver> = self.0.clone();
+        link.io().send(IoCommand::Connect {
+            key,
+            driver,
+            address: address.to_string(),
+            endpoint: endpoint.clone(),
+            link: link.clone(),
+        });
+        Ok(Box::new(StreamEndpoint {
+            key,
+            io: link.io().clone(),
+            endpoint,
+        }))
+    }
+}
+
+/// A bound or connected stream endpoint; dropping it closes it.
+struct StreamEndpoint {
+    key: u64,
+    io: IoHandle,
+    endpoint: String,
+}
+
+impl EndpointHandle for StreamEndpoint {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn close(self: Box<Self>) {}
+}
+
+impl Drop for StreamEndpoint {
+    fn drop(&mut self) {
+        self.io.send(IoCommand::CloseEndpoint { key: self.key });
+    }
+}
+
+/// Implements `mio::event::Source` for a wrapper by forwarding to one of its fields.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! delegate_source {
+    ($ty:ty, $field:tt) => {
+        impl mio::event::Source for $ty {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                self.$field.register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                self.$field.reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                self.$field.deregister(registry)
+            }
+        }
+    };
+}

@@ -1,0 +1,155 @@
+//! The tcp transport: ZMTP over TCP, as libzmq's `tcp://host:port`.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::driver::DriverError;
+use crate::endpoint::{Endpoint, EndpointError};
+use crate::stream::{StreamDriver, StreamListener, StreamTransport};
+
+/// `tcp://host:port`. Binding to `*` means every interface, port `*` (or 0) an ephemeral port.
+#[derive(Debug, Default)]
+pub struct Tcp;
+
+fn parse(address: &str) -> Result<(String, u16), DriverError> {
+    match Endpoint::parse(&format!("tcp://{address}"))? {
+        Endpoint::Tcp { host, port } => Ok((host, port)),
+        Endpoint::Ipc(_) => Err(EndpointError::NoPort(address.into()).into()),
+    }
+}
+
+fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
+    let host = if host == "*" { "0.0.0.0" } else { host };
+    (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")))
+}
+
+fn endpoint_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("tcp://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("tcp://[{}]:{}", a.ip(), a.port()),
+    }
+}
+
+impl StreamDriver for Tcp {
+    fn scheme(&self) -> &'static str {
+        "tcp"
+    }
+
+    fn listen(&self, address: &str) -> Result<Box<dyn StreamListener>, DriverError> {
+        let endpoint = format!("tcp://{address}");
+        let io_err = |source: io::Error| {
+            if source.kind() == io::ErrorKind::AddrInUse {
+                DriverError::AddressInUse {
+                    endpoint: endpoint.clone(),
+                }
+            } else {
+                DriverError::Io {
+                    endpoint: endpoint.clone(),
+                    source,
+                }
+            }
+        };
+        let (host, port) = parse(address)?;
+        let addr = resolve(&host, port).map_err(io_err)?;
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+            .map_err(io_err)?;
+        // As libzmq does on Unix, so a restarted server can rebind at once.
+        socket.set_reuse_address(true).map_err(io_err)?;
+        socket.bind(&addr.into()).map_err(io_err)?;
+        socket.listen(1024).map_err(io_err)?;
+        socket.set_nonblocking(true).map_err(io_err)?;
+        let std_listener: std::net::TcpListener = socket.into();
+        let local = std_listener.local_addr().map_err(io_err)?;
+        Ok(Box::new(TcpListener {
+            inner: mio::net::TcpListener::from_std(std_listener),
+            endpoint: endpoint_of(local),
+        }))
+    }
+
+    fn check_address(&self, address: &str) -> Result<(), DriverError> {
+        let (host, port) = parse(address)?;
+        if host == "*" || port == 0 {
+            return Err(EndpointError::BadPort {
+                endpoint: format!("tcp://{address}"),
+                port: "* (connect needs a host and a port)".into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>> {
+        let (host, port) = parse(address).map_err(|e| io::Error::other(e.to_string()))?;
+        let addr = resolve(&host, port)?;
+        let stream = mio::net::TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        Ok(Box::new(TcpTransport(stream)))
+    }
+}
+
+struct TcpListener {
+    inner: mio::net::TcpListener,
+    endpoint: String,
+}
+
+impl StreamListener for TcpListener {
+    fn accept(&mut self) -> io::Result<Box<dyn StreamTransport>> {
+        let (stream, _) = self.inner.accept()?;
+        stream.set_nodelay(true)?;
+        Ok(Box::new(TcpTransport(stream)))
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+}
+
+struct TcpTransport(mio::net::TcpStream);
+
+impl StreamTransport for TcpTransport {
+    fn finish_connect(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.0.take_error()? {
+            return Err(e);
+        }
+        match self.0.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn peer_address(&self) -> String {
+        self.0
+            .peer_addr()
+            .map(endpoint_of)
+            .unwrap_or_else(|_| "tcp://?".into())
+    }
+}
+
+impl Read for TcpTransport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for TcpTransport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+crate::delegate_source!(TcpListener, inner);
+crate::delegate_source!(TcpTransport, 0);
