@@ -1,25 +1,40 @@
 //! zvtran: a pure-Rust ZeroMQ stack that speaks ZMTP 3.1, so it talks to libzmq, pyzmq,
 //! JeroMQ and NetMQ peers.
 //!
-//! Today the stack is its foundation: [`zmtp`], the sans-IO wire codec and handshake, and
-//! [`drivers::blocking`], which runs one connection over a blocking stream. Sockets, patterns
-//! composed at run time and transport plugins build on these.
+//! A [`Context`] holds the I/O threads and the transports (tcp, ipc, inproc, and any
+//! registered at run time). A [`Socket`] of a classic type routes messages the way libzmq's does;
+//! each type is a composition of strategies from [`zvtran_patterns`].
 //!
-//! ```no_run
-//! use std::net::TcpStream;
-//! use std::time::Duration;
-//! use zvtran::drivers::blocking::BlockingConnection;
-//! use zvtran::zmtp::{Config, Message, Role, SocketType};
+//! ```
+//! use zvtran::{Context, Message, SocketType};
 //!
-//! // Talk to a libzmq DEALER bound at tcp://127.0.0.1:5555.
-//! let stream = TcpStream::connect("127.0.0.1:5555")?;
-//! let mut conn = BlockingConnection::new(stream, Config::new(SocketType::Dealer, Role::Client))?;
-//! let peer = conn.handshake(Duration::from_secs(5))?;
-//! println!("peer is a {}", peer.socket_type);
-//! conn.send(Message::from("hello"))?;
-//! let reply = conn.recv(Duration::from_secs(5))?;
+//! let ctx = Context::new()?;
+//! let mut pull = ctx.socket(SocketType::Pull)?;
+//! let endpoint = pull.bind("inproc://jobs")?;
+//! let mut push = ctx.socket(SocketType::Push)?;
+//! push.connect(&endpoint)?;
+//! push.send(Message::from("job 1"))?;
+//! assert_eq!(pull.recv()?, Message::from("job 1"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod context;
+mod error;
+mod options;
+mod poll;
+mod proxy;
+mod signal;
+mod socket;
+
+pub use context::Context;
+pub use error::{Error, RecvError, SendError};
+pub use options::SocketOption;
+pub use poll::{PollItem, poll};
+pub use proxy::proxy;
+pub use socket::Socket;
+pub use zmtp::{Message, SocketType};
+pub use zvtran_drivers::monitor::{EventKind, MonitorEvent};
+
 pub use zmtp;
 pub use zvtran_drivers as drivers;
+pub use zvtran_patterns as patterns;

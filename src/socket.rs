@@ -1,0 +1,601 @@
+//! `Socket`: a pattern over a set of peer pipes that drivers attach, with blocking send and receive.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender};
+use crossbeam_queue::SegQueue;
+use parking_lot::Mutex;
+use zmtp::{Message, PeerInfo, SocketType};
+use zvtran_drivers::driver::{EndpointHandle, SocketCommand, SocketLink, SocketSink};
+use zvtran_drivers::monitor::MonitorEvent;
+use zvtran_drivers::options::Options;
+use zvtran_drivers::pipe::{PipeEnd, PipeEvent, Queue, Wake};
+use zvtran_patterns::{self as patterns, Pattern, PeerId, PeerMeta, PeerPipes};
+
+use crate::context::ContextInner;
+use crate::error::{Error, RecvError, SendError};
+use crate::options::SocketOption;
+use crate::signal::Signal;
+
+/// What drivers and pipes leave for the socket; it acts on it at its next call.
+enum Mail {
+    Cmd(SocketCommand),
+    Pipe(u64, PipeEvent),
+}
+
+/// The part of a socket other threads reach.
+pub(crate) struct Shared {
+    mailbox: SegQueue<Mail>,
+    pub(crate) signal: Signal,
+    monitor: Mutex<Option<Sender<MonitorEvent>>>,
+    next_peer: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl SocketSink for Shared {
+    fn post(&self, cmd: SocketCommand) {
+        if self.closed.load(Ordering::Acquire) {
+            // Dropping the command drops any pipe end in it, which tells the driver.
+            return;
+        }
+        self.mailbox.push(Mail::Cmd(cmd));
+        self.signal.notify();
+    }
+
+    fn monitor(&self, event: MonitorEvent) {
+        if let Some(tx) = &*self.monitor.lock() {
+            let _ = tx.send(event);
+        }
+    }
+
+    fn next_peer_id(&self) -> u64 {
+        self.next_peer.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+impl Wake for Shared {
+    fn wake(&self, token: u64, event: PipeEvent) {
+        self.mailbox.push(Mail::Pipe(token, event));
+        self.signal.notify();
+    }
+}
+
+struct Peer {
+    pipe: PipeEnd,
+    meta: PeerMeta,
+    /// The endpoint the peer came through, for `disconnect`/`unbind`.
+    endpoint: String,
+}
+
+/// The peer table as strategies see it.
+struct Pipes<'a>(&'a HashMap<u64, Peer>);
+
+impl PeerPipes for Pipes<'_> {
+    fn try_send(&mut self, peer: PeerId, msg: Message) -> Result<(), Message> {
+        match self.0.get(&peer.0) {
+            Some(p) => p.pipe.try_send(msg),
+            None => Err(msg),
+        }
+    }
+
+    fn try_recv(&mut self, peer: PeerId) -> Option<Message> {
+        self.0.get(&peer.0)?.pipe.try_recv()
+    }
+
+    fn has_message(&self, peer: PeerId) -> bool {
+        self.0.get(&peer.0).is_some_and(|p| p.pipe.has_message())
+    }
+
+    fn has_room(&self, peer: PeerId) -> bool {
+        self.0.get(&peer.0).is_some_and(|p| p.pipe.has_room())
+    }
+}
+
+struct Endpoint {
+    /// As the user gave it.
+    given: String,
+    handle: Box<dyn EndpointHandle>,
+}
+
+/// A ZeroMQ socket. Its type decides how messages are routed (see [`zvtran_patterns`]); its
+/// endpoints (bind, connect) decide where peers come from. A socket is used from one thread at
+/// a time (it is `Send`, not `Sync`), like a libzmq socket.
+pub struct Socket {
+    ctx: Arc<ContextInner>,
+    shared: Arc<Shared>,
+    pattern: Pattern,
+    peers: HashMap<u64, Peer>,
+    /// Peers whose other end closed: they leave once their last messages are read.
+    closing: Vec<u64>,
+    options: Options,
+    sndtimeo: Option<Duration>,
+    rcvtimeo: Option<Duration>,
+    endpoints: Vec<Endpoint>,
+    last_endpoint: String,
+    io: zvtran_drivers::io_thread::IoHandle,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.pattern.socket_type())
+            .field("peers", &self.peers.len())
+            .finish()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Socket, Error> {
+        let pattern = patterns::preset::for_type(socket_type).ok_or(Error::NotSupported(
+            "this socket type is composed by the dynamic patterns API, not a classic preset",
+        ))?;
+        let io = ctx.next_io();
+        Ok(Socket {
+            shared: Arc::new(Shared {
+                mailbox: SegQueue::new(),
+                signal: Signal::default(),
+                monitor: Mutex::new(None),
+                next_peer: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+            }),
+            ctx,
+            pattern,
+            peers: HashMap::new(),
+            closing: Vec::new(),
+            options: Options::new(socket_type),
+            sndtimeo: None,
+            rcvtimeo: None,
+            endpoints: Vec::new(),
+            last_endpoint: String::new(),
+            io,
+        })
+    }
+
+    /// The socket type.
+    pub fn socket_type(&self) -> SocketType {
+        self.pattern.socket_type()
+    }
+
+    // ---- endpoints ----
+
+    fn link(&self) -> SocketLink {
+        SocketLink::new(
+            Arc::new(self.options.clone()),
+            self.shared.clone(),
+            self.io.clone(),
+        )
+    }
+
+    /// Accepts peers at `endpoint` (`tcp://127.0.0.1:5555`, `tcp://*:*`, `ipc:///tmp/s`,
+    /// `inproc://name`). Returns the endpoint with the address resolved (also LAST_ENDPOINT).
+    pub fn bind(&mut self, endpoint: &str) -> Result<String, Error> {
+        let (driver, address) = self.ctx.registry.resolve(endpoint)?;
+        let handle = driver.bind(address, &self.link())?;
+        Ok(self.add_endpoint(endpoint, handle))
+    }
+
+    /// Connects to `endpoint`, reconnecting whenever the connection drops. With IMMEDIATE off
+    /// (the default) messages queue for the peer before it is there.
+    pub fn connect(&mut self, endpoint: &str) -> Result<String, Error> {
+        let (driver, address) = self.ctx.registry.resolve(endpoint)?;
+        let handle = driver.connect(address, &self.link())?;
+        // CONNECT_ROUTING_ID applies to one connect only, as in libzmq.
+        self.options.connect_routing_id = None;
+        Ok(self.add_endpoint(endpoint, handle))
+    }
+
+    fn add_endpoint(&mut self, given: &str, handle: Box<dyn EndpointHandle>) -> String {
+        let resolved = handle.endpoint().to_string();
+        self.last_endpoint = resolved.clone();
+        self.endpoints.push(Endpoint {
+            given: given.to_string(),
+            handle,
+        });
+        self.process_mailbox();
+        resolved
+    }
+
+    /// Stops accepting at `endpoint` (as given, or as resolved) and closes its connections.
+    pub fn unbind(&mut self, endpoint: &str) -> Result<(), Error> {
+        self.remove_endpoint(endpoint)
+    }
+
+    /// Stops connecting to `endpoint` and closes the connection.
+    pub fn disconnect(&mut self, endpoint: &str) -> Result<(), Error> {
+        self.remove_endpoint(endpoint)
+    }
+
+    fn remove_endpoint(&mut self, endpoint: &str) -> Result<(), Error> {
+        let at = self
+            .endpoints
+            .iter()
+            .position(|e| e.given == endpoint || e.handle.endpoint() == endpoint)
+            .ok_or_else(|| Error::NoSuchEndpoint(endpoint.to_string()))?;
+        let gone = self.endpoints.remove(at);
+        let resolved = gone.handle.endpoint().to_string();
+        gone.handle.close();
+        // Peers that came through it (inproc closes them itself; streams via their pipes).
+        let peers: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.endpoint == resolved || p.endpoint == endpoint)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in peers {
+            if let Some(p) = self.peers.get(&id) {
+                p.pipe.close();
+            }
+        }
+        self.process_mailbox();
+        Ok(())
+    }
+
+    /// The endpoint of the last bind or connect, with the address resolved.
+    pub fn last_endpoint(&self) -> &str {
+        &self.last_endpoint
+    }
+
+    // ---- options ----
+
+    /// Sets an option; most apply to endpoints bound or connected afterwards, as in libzmq.
+    pub fn set_option(&mut self, option: SocketOption) -> Result<(), Error> {
+        option.validate()?;
+        let o = &mut self.options;
+        match option {
+            SocketOption::SndHwm(n) => o.sndhwm = n,
+            SocketOption::RcvHwm(n) => o.rcvhwm = n,
+            SocketOption::Linger(l) => o.linger.store(
+                l.map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                Ordering::Relaxed,
+            ),
+            SocketOption::RoutingId(id) => o.routing_id = Some(id),
+            SocketOption::ConnectRoutingId(id) => o.connect_routing_id = Some(id),
+            SocketOption::ReconnectIvl(d) => o.reconnect_ivl = d,
+            SocketOption::ReconnectIvlMax(d) => o.reconnect_ivl_max = d,
+            SocketOption::HandshakeIvl(d) => o.handshake_ivl = d,
+            SocketOption::HeartbeatIvl(d) => o.heartbeat_ivl = d,
+            SocketOption::HeartbeatTimeout(d) => o.heartbeat_timeout = Some(d),
+            SocketOption::HeartbeatTtl(d) => o.heartbeat_ttl = d,
+            SocketOption::MaxMsgSize(n) => o.max_msg_size = n,
+            SocketOption::Conflate(on) => o.conflate = on,
+            SocketOption::Immediate(on) => o.immediate = on,
+            SocketOption::SndTimeo(d) => self.sndtimeo = d,
+            SocketOption::RcvTimeo(d) => self.rcvtimeo = d,
+            SocketOption::RouterMandatory(on) => self.pattern.set_router_mandatory(on),
+            SocketOption::RouterHandover(on) => self.pattern.set_router_handover(on),
+            SocketOption::XpubVerbose(on) => self.pattern.set_xpub_verbose(on),
+            SocketOption::Subscribe(topic) => self.subscription(&topic, true)?,
+            SocketOption::Unsubscribe(topic) => self.subscription(&topic, false)?,
+        }
+        Ok(())
+    }
+
+    /// Sets an option by libzmq name (any case, without `ZMQ_`) from raw value octets.
+    pub fn set_option_by_name(&mut self, name: &str, value: &[u8]) -> Result<(), Error> {
+        self.set_option(SocketOption::parse(name, value)?)
+    }
+
+    fn subscription(&mut self, topic: &[u8], on: bool) -> Result<(), Error> {
+        if self.socket_type() != SocketType::Sub {
+            return Err(Error::NotSupported(
+                "SUBSCRIBE and UNSUBSCRIBE are for SUB sockets (XSUB sends \\x01topic)",
+            ));
+        }
+        self.process_mailbox();
+        let mut pipes = Pipes(&self.peers);
+        if on {
+            self.pattern.subscribe(topic, &mut pipes);
+        } else {
+            self.pattern.unsubscribe(topic, &mut pipes);
+        }
+        Ok(())
+    }
+
+    /// Subscribes a SUB socket to messages starting with `topic` (ZMQ_SUBSCRIBE).
+    pub fn subscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.set_option(SocketOption::Subscribe(Bytes::copy_from_slice(
+            topic.as_ref(),
+        )))
+    }
+
+    /// Removes one subscription of a SUB socket (ZMQ_UNSUBSCRIBE).
+    pub fn unsubscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.set_option(SocketOption::Unsubscribe(Bytes::copy_from_slice(
+            topic.as_ref(),
+        )))
+    }
+
+    /// Monitor events from now on (listening, accepted, connected, handshake, disconnected...).
+    pub fn monitor(&mut self) -> Receiver<MonitorEvent> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        *self.shared.monitor.lock() = Some(tx);
+        rx
+    }
+
+    /// Number of peers attached now (connecting pipes included).
+    pub fn peer_count(&mut self) -> usize {
+        self.process_mailbox();
+        self.peers.len()
+    }
+
+    /// Number of peers whose handshake is complete.
+    pub fn ready_peer_count(&mut self) -> usize {
+        self.process_mailbox();
+        self.peers
+            .values()
+            .filter(|p| p.meta.socket_type.is_some())
+            .count()
+    }
+
+    // ---- traffic ----
+
+    /// Sends a message, waiting as long as SNDTIMEO allows if no peer can take it.
+    pub fn send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        let deadline = self.sndtimeo.map(|t| Instant::now() + t);
+        self.send_until(msg.into(), deadline)
+    }
+
+    /// Sends without waiting (ZMQ_DONTWAIT).
+    pub fn try_send(&mut self, msg: impl Into<Message>) -> Result<(), SendError> {
+        self.send_until(msg.into(), Some(Instant::now()))
+    }
+
+    /// Sends, waiting at most `timeout`.
+    pub fn send_timeout(
+        &mut self,
+        msg: impl Into<Message>,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        self.send_until(msg.into(), Some(Instant::now() + timeout))
+    }
+
+    fn send_until(&mut self, mut msg: Message, deadline: Option<Instant>) -> Result<(), SendError> {
+        if msg.is_empty() {
+            return Err(SendError::EmptyMessage);
+        }
+        loop {
+            let seen = self.shared.signal.seq();
+            self.process_mailbox();
+            let mut pipes = Pipes(&self.peers);
+            match self.pattern.send(msg, &mut pipes) {
+                Ok(()) => return Ok(()),
+                Err(patterns::SendError::WouldBlock(back)) => {
+                    msg = back;
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(SendError::WouldBlock(msg));
+                    }
+                    if !self.shared.signal.wait(seen, deadline) {
+                        // One more try: the wait may have raced with a wake.
+                        self.process_mailbox();
+                        let mut pipes = Pipes(&self.peers);
+                        return match self.pattern.send(msg, &mut pipes) {
+                            Ok(()) => Ok(()),
+                            Err(e) => Err(convert_send(e)),
+                        };
+                    }
+                }
+                Err(e) => return Err(convert_send(e)),
+            }
+        }
+    }
+
+    /// Receives a message, waiting as long as RCVTIMEO allows.
+    pub fn recv(&mut self) -> Result<Message, RecvError> {
+        let deadline = self.rcvtimeo.map(|t| Instant::now() + t);
+        self.recv_until(deadline)
+    }
+
+    /// Receives without waiting (ZMQ_DONTWAIT).
+    pub fn try_recv(&mut self) -> Result<Message, RecvError> {
+        self.recv_until(Some(Instant::now()))
+    }
+
+    /// Receives, waiting at most `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Message, RecvError> {
+        self.recv_until(Some(Instant::now() + timeout))
+    }
+
+    fn recv_until(&mut self, deadline: Option<Instant>) -> Result<Message, RecvError> {
+        loop {
+            let seen = self.shared.signal.seq();
+            self.process_mailbox();
+            let mut pipes = Pipes(&self.peers);
+            match self.pattern.recv(&mut pipes) {
+                Ok(msg) => {
+                    self.reap_closing();
+                    return Ok(msg);
+                }
+                Err(patterns::RecvError::WouldBlock) => {
+                    self.reap_closing();
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(RecvError::WouldBlock);
+                    }
+                    if !self.shared.signal.wait(seen, deadline) {
+                        self.process_mailbox();
+                        let mut pipes = Pipes(&self.peers);
+                        return self.pattern.recv(&mut pipes).map_err(convert_recv);
+                    }
+                }
+                Err(e) => return Err(convert_recv(e)),
+            }
+        }
+    }
+
+    /// Whether `recv` would return a message now (POLLIN).
+    pub fn can_recv(&mut self) -> bool {
+        self.process_mailbox();
+        self.pattern.can_recv(&ArmingPipes(&self.peers))
+    }
+
+    /// Whether `send` would not block now (POLLOUT).
+    pub fn can_send(&mut self) -> bool {
+        self.process_mailbox();
+        self.pattern.can_send(&ArmingPipes(&self.peers))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    // ---- mailbox ----
+
+    /// Acts on what drivers and pipes left: new peers, handshakes, pipe activity.
+    pub(crate) fn process_mailbox(&mut self) {
+        while let Some(mail) = self.shared.mailbox.pop() {
+            match mail {
+                Mail::Cmd(SocketCommand::Attach {
+                    peer,
+                    pipe,
+                    endpoint,
+                    info,
+                    assigned_id,
+                }) => self.attach(peer, pipe, endpoint, info, assigned_id),
+                Mail::Cmd(SocketCommand::Ready { peer, info, fresh }) => {
+                    self.ready(peer, info, fresh)
+                }
+                Mail::Pipe(peer, PipeEvent::Readable) => {
+                    if self.peers.contains_key(&peer) {
+                        let mut pipes = Pipes(&self.peers);
+                        self.pattern.peer_readable(PeerId(peer), &mut pipes);
+                    }
+                }
+                Mail::Pipe(peer, PipeEvent::Writable) => self.pattern.peer_writable(PeerId(peer)),
+                Mail::Pipe(peer, PipeEvent::Closed) => {
+                    if self.peers.contains_key(&peer) && !self.closing.contains(&peer) {
+                        self.closing.push(peer);
+                    }
+                }
+            }
+        }
+        self.reap_closing();
+    }
+
+    fn attach(
+        &mut self,
+        peer: u64,
+        pipe: PipeEnd,
+        endpoint: String,
+        info: Option<PeerInfo>,
+        assigned_id: Option<Bytes>,
+    ) {
+        pipe.set_waker(self.shared.clone(), peer);
+        if self.pattern.peer_attached(PeerId(peer)).is_err() {
+            // Refused (a PAIR's second peer): dropping the pipe closes it.
+            return;
+        }
+        self.peers.insert(
+            peer,
+            Peer {
+                pipe,
+                meta: PeerMeta {
+                    assigned_id,
+                    ..PeerMeta::unknown()
+                },
+                endpoint,
+            },
+        );
+        if let Some(info) = info {
+            self.ready(peer, info, None);
+        }
+        // Messages may have arrived before the waker was set.
+        if self.peers.contains_key(&peer) {
+            let mut pipes = Pipes(&self.peers);
+            self.pattern.peer_readable(PeerId(peer), &mut pipes);
+        }
+    }
+
+    fn ready(&mut self, peer: u64, info: PeerInfo, fresh: Option<Arc<Queue>>) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if let Some(queue) = fresh {
+            p.pipe.accept_hiccup(queue);
+        }
+        p.meta.socket_type = Some(info.socket_type);
+        p.meta.routing_id = info.identity.filter(|id| !id.is_empty());
+        let meta = p.meta.clone();
+        let mut pipes = Pipes(&self.peers);
+        match self.pattern.peer_ready(PeerId(peer), &meta, &mut pipes) {
+            Ok(None) => {}
+            Ok(Some(displaced)) => self.remove_peer(displaced.0),
+            // A routing id clash without ROUTER_HANDOVER: libzmq ignores the newcomer.
+            Err(_) => self.remove_peer(peer),
+        }
+    }
+
+    fn remove_peer(&mut self, peer: u64) {
+        self.pattern.peer_removed(PeerId(peer));
+        self.peers.remove(&peer);
+        self.closing.retain(|p| *p != peer);
+    }
+
+    fn reap_closing(&mut self) {
+        if self.closing.is_empty() {
+            return;
+        }
+        let drained: Vec<u64> = self
+            .closing
+            .iter()
+            .copied()
+            .filter(|id| self.peers.get(id).is_none_or(|p| !p.pipe.has_message()))
+            .collect();
+        for id in drained {
+            self.remove_peer(id);
+        }
+    }
+}
+
+/// Like [`Pipes`], but a poller's question arms the wake-up it will wait for.
+struct ArmingPipes<'a>(&'a HashMap<u64, Peer>);
+
+impl PeerPipes for ArmingPipes<'_> {
+    fn try_send(&mut self, _: PeerId, msg: Message) -> Result<(), Message> {
+        Err(msg)
+    }
+
+    fn try_recv(&mut self, _: PeerId) -> Option<Message> {
+        None
+    }
+
+    fn has_message(&self, peer: PeerId) -> bool {
+        self.0.get(&peer.0).is_some_and(|p| p.pipe.poll_readable())
+    }
+
+    fn has_room(&self, peer: PeerId) -> bool {
+        self.0.get(&peer.0).is_some_and(|p| p.pipe.poll_writable())
+    }
+}
+
+fn convert_send(e: patterns::SendError) -> SendError {
+    match e {
+        patterns::SendError::WouldBlock(m) => SendError::WouldBlock(m),
+        patterns::SendError::Unroutable(m) => SendError::Unroutable(m),
+        patterns::SendError::WrongState(m) => SendError::WrongState(m),
+        patterns::SendError::NotSupported(m) => SendError::NotSupported(m),
+        _ => SendError::EmptyMessage,
+    }
+}
+
+fn convert_recv(e: patterns::RecvError) -> RecvError {
+    match e {
+        patterns::RecvError::WouldBlock => RecvError::WouldBlock,
+        patterns::RecvError::WrongState => RecvError::WrongState,
+        _ => RecvError::NotSupported,
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        *self.shared.monitor.lock() = None;
+        // Endpoints first (listeners stop, connectors stop reconnecting), then the pipes:
+        // dropping a pipe end tells its driver to flush within LINGER and close.
+        self.endpoints.clear();
+        self.peers.clear();
+        while self.shared.mailbox.pop().is_some() {}
+    }
+}
