@@ -130,3 +130,156 @@ impl Drop for PyPeer {
         let _ = self.child.wait();
     }
 }
+
+/// A libzmq socket in a pyzmq process, driven by `tests/peers/socket_peer.py`.
+pub struct PySocket {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub socket_type: String,
+}
+
+impl PySocket {
+    /// Starts a pyzmq process holding one socket of `socket_type` (e.g. "DEALER").
+    pub fn new(socket_type: &str) -> PySocket {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/peers/socket_peer.py"))
+            .arg(socket_type)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the pyzmq peer");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        PySocket {
+            child,
+            stdin,
+            stdout,
+            socket_type: socket_type.to_string(),
+        }
+    }
+
+    /// Sends one command line; returns the reply line.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.begin(line);
+        self.end()
+    }
+
+    /// Sends a command without waiting for its reply (for commands that run while the test
+    /// drives the other side); read the reply with [`end`](Self::end).
+    pub fn begin(&mut self, line: &str) {
+        use std::io::Write;
+        writeln!(self.stdin, "{line}").expect("write to the pyzmq peer");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// The reply to the last [`begin`](Self::begin).
+    pub fn end(&mut self) -> String {
+        let mut reply = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut reply)
+            .expect("read the pyzmq peer");
+        assert!(n > 0, "pyzmq peer ({}) died", self.socket_type);
+        reply.trim_end().to_string()
+    }
+
+    /// A command that must answer OK.
+    pub fn ok(&mut self, line: &str) {
+        let reply = self.cmd(line);
+        assert_eq!(reply, "OK", "pyzmq {}: {line:?}", self.socket_type);
+    }
+
+    /// Sets an option (numeric value).
+    pub fn opt(&mut self, name: &str, value: i64) {
+        self.ok(&format!("opt {name} {value}"));
+    }
+
+    /// Sets a bytes option.
+    pub fn opt_bytes(&mut self, name: &str, value: &[u8]) {
+        self.ok(&format!("opt {name} {}", hex_frame(value)));
+    }
+
+    /// Binds; returns the resolved endpoint.
+    pub fn bind(&mut self, endpoint: &str) -> String {
+        let reply = self.cmd(&format!("bind {endpoint}"));
+        reply
+            .strip_prefix("BOUND ")
+            .unwrap_or_else(|| panic!("pyzmq bind {endpoint}: {reply}"))
+            .to_string()
+    }
+
+    /// Connects.
+    pub fn connect(&mut self, endpoint: &str) {
+        self.ok(&format!("connect {endpoint}"));
+    }
+
+    /// Sends a multipart message.
+    pub fn send(&mut self, frames: &[bytes::Bytes]) {
+        let line = format!("send {}", hex_frames(frames));
+        self.ok(&line);
+    }
+
+    /// Receives a message within `ms`, or `None`.
+    pub fn recv(&mut self, ms: u64) -> Option<Vec<bytes::Bytes>> {
+        let reply = self.cmd(&format!("recv {ms}"));
+        if reply == "TIMEOUT" {
+            return None;
+        }
+        let rest = reply
+            .strip_prefix("MSG")
+            .unwrap_or_else(|| panic!("pyzmq recv: {reply}"));
+        Some(parse_frames(rest.trim()))
+    }
+}
+
+impl Drop for PySocket {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One frame as the peer's protocol writes it: hex, or `_` when empty.
+pub fn hex_frame(f: &[u8]) -> String {
+    if f.is_empty() {
+        return "_".into();
+    }
+    f.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Frames as the peer's protocol writes them.
+pub fn hex_frames(frames: &[bytes::Bytes]) -> String {
+    frames
+        .iter()
+        .map(|f| hex_frame(f))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_frames(s: &str) -> Vec<bytes::Bytes> {
+    s.split_whitespace()
+        .map(|t| {
+            if t == "_" {
+                bytes::Bytes::new()
+            } else {
+                (0..t.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&t[i..i + 2], 16).expect("hex"))
+                    .collect::<Vec<u8>>()
+                    .into()
+            }
+        })
+        .collect()
+}
