@@ -14,12 +14,12 @@ pub enum SendError {
     Unroutable(Message),
     /// This socket type cannot send (ENOTSUP).
     #[error("this socket type cannot send")]
-    NotSupported,
+    NotSupported(Message),
     /// The request-reply state machine forbids sending now (EFSM).
     #[error("cannot send in this state (a reply or request is outstanding)")]
     WrongState(Message),
-    /// The message lacks what the pattern needs (a ROUTER message without a routing id frame).
-    #[error("the message has no routing id frame")]
+    /// A ROUTER message needs a routing id frame and at least one more.
+    #[error("a ROUTER message needs a routing id frame and a body")]
     NoRoutingId,
 }
 

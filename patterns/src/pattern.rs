@@ -340,7 +340,7 @@ impl Pattern {
             }
             Envelope::Req(state) => {
                 let Outbound::LoadBalance(lb) = &mut self.outbound else {
-                    return Err(SendError::NotSupported);
+                    return Err(SendError::NotSupported(msg));
                 };
                 return match lb.send(ReqState::wrap(msg), pipes) {
                     Ok(peer) => {
@@ -364,7 +364,7 @@ impl Pattern {
         }
         if let Subscriptions::Subscriber { user_messages, .. } = &self.subscriptions {
             if !*user_messages {
-                return Err(SendError::NotSupported);
+                return Err(SendError::NotSupported(msg));
             }
             // XSUB: `\x01topic` and `\x00topic` are subscriptions; anything else goes upstream.
             if let [frame] = msg.frames() {
@@ -376,7 +376,7 @@ impl Pattern {
             }
         }
         match &mut self.outbound {
-            Outbound::None => Err(SendError::NotSupported),
+            Outbound::None => Err(SendError::NotSupported(msg)),
             Outbound::LoadBalance(lb) => lb
                 .send(msg, pipes)
                 .map(|_| ())
@@ -393,6 +393,9 @@ impl Pattern {
         let Some(id) = msg.pop_front() else {
             return Err(SendError::NoRoutingId);
         };
+        if msg.is_empty() {
+            return Err(SendError::NoRoutingId);
+        }
         let peer = self.routing.as_ref().and_then(|r| r.peer(&id));
         let Some(peer) = peer else {
             msg.push_front(id);
@@ -650,7 +653,7 @@ mod tests {
         let mut pipes = FakePipes::default();
         assert!(matches!(
             sub.send(Message::from("x"), &mut pipes),
-            Err(SendError::NotSupported)
+            Err(SendError::NotSupported(_))
         ));
         ready(&mut sub, &mut pipes, 1, None);
         sub.subscribe(b"news", &mut pipes);
