@@ -194,6 +194,9 @@ struct StreamUnit {
     reconnect: Option<Reconnect>,
     /// Set when the socket let go: flush what is queued, then close by this deadline.
     closing: Option<Option<Instant>>,
+    /// Once everything is written: our direction is shut and we wait (until this deadline) for
+    /// the peer to close first, so it reads all we sent before it sees the end.
+    half_closed: Option<Instant>,
     timer_gen: u64,
     timer_at: Option<Instant>,
 }
@@ -353,6 +356,7 @@ impl Reactor {
                         at: None,
                     }),
                     closing: None,
+                    half_closed: None,
                     timer_gen: 0,
                     timer_at: None,
                 })));
@@ -491,6 +495,7 @@ impl Reactor {
                 live: Some(Live::new(stream, zmtp, true)),
                 reconnect: None,
                 closing: None,
+                half_closed: None,
                 timer_gen: 0,
                 timer_at: None,
             })));
@@ -563,7 +568,7 @@ impl Reactor {
         let result = self.read(i, now).and_then(|()| self.write(i));
         match result {
             Ok(()) => {
-                if self.finished_closing(i) {
+                if self.finished_closing(i) && !self.half_close(i, now) {
                     self.remove_stream(i);
                     return;
                 }
@@ -571,6 +576,31 @@ impl Reactor {
             }
             Err(fail) => self.fail(i, fail, now),
         }
+    }
+
+    /// Everything is written: shut our direction and let the peer close first, within what is
+    /// left of LINGER (at most 10 s). A peer that stopped reading at its high-water mark then
+    /// still reads all we sent: libzmq drops unread data when its peer closes outright
+    /// (libzmq issue #4660). Returns false when there is no connection to wait on.
+    fn half_close(&mut self, i: usize, now: Instant) -> bool {
+        const MAX_WAIT: Duration = Duration::from_secs(10);
+        let Some(Unit::Stream(s)) = self.units.get_mut(i) else {
+            return false;
+        };
+        if s.half_closed.is_some() {
+            return true;
+        }
+        let Some(live) = &mut s.live else {
+            return false;
+        };
+        if !live.zmtp.is_ready() || live.stream.shutdown_write().is_err() {
+            return false;
+        }
+        let linger_end = s.closing.flatten().unwrap_or(now + MAX_WAIT);
+        s.half_closed = Some(linger_end.min(now + MAX_WAIT));
+        live.readable = true;
+        live.read_paused = false;
+        true
     }
 
     fn read(&mut self, i: usize, now: Instant) -> Result<(), Fail> {
@@ -594,6 +624,20 @@ impl Reactor {
         }
         if !live.readable || live.read_paused || !live.connected {
             return Ok(());
+        }
+        if s.half_closed.is_some() {
+            // Whatever the peer still sends is not wanted: read to its end of stream.
+            loop {
+                match live.stream.read(scratch) {
+                    Ok(0) => return Err(Fail::closed(live, "closed after linger")),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        live.readable = false;
+                        return Ok(());
+                    }
+                }
+            }
         }
         for _ in 0..READ_BUDGET {
             let Some(live) = &mut s.live else {
@@ -795,7 +839,9 @@ impl Reactor {
                 continue;
             }
             s.timer_at = None;
-            if s.closing.flatten().is_some_and(|d| d <= now) {
+            if s.closing.flatten().is_some_and(|d| d <= now)
+                || s.half_closed.is_some_and(|d| d <= now)
+            {
                 self.remove_stream(i);
                 continue;
             }

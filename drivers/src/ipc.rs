@@ -110,6 +110,10 @@ impl StreamTransport for IpcTransport {
     fn peer_address(&self) -> String {
         "ipc://".into()
     }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.0.shutdown(std::net::Shutdown::Write)
+    }
 }
 
 impl Read for IpcTransport {

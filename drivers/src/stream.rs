@@ -19,6 +19,9 @@ pub trait StreamTransport: Read + Write + mio::event::Source + Send {
     fn finish_connect(&mut self) -> io::Result<bool>;
     /// The remote address, for monitor events.
     fn peer_address(&self) -> String;
+    /// Ends our direction (a half-close): the peer reads everything we wrote, then end of
+    /// stream. Used at the end of a linger so the peer closes first.
+    fn shutdown_write(&mut self) -> io::Result<()>;
 }
 
 /// A non-blocking listener the I/O thread polls.

@@ -129,6 +129,10 @@ impl StreamTransport for TcpTransport {
             .map(endpoint_of)
             .unwrap_or_else(|_| "tcp://?".into())
     }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.0.shutdown(std::net::Shutdown::Write)
+    }
 }
 
 impl Read for TcpTransport {
