@@ -331,6 +331,12 @@ impl Socket {
             .count()
     }
 
+    /// SUBSCRIBEs a PUB or XPUB has received so far, each counted once.
+    pub fn subscribes_received(&mut self) -> u64 {
+        self.process_mailbox();
+        self.pattern.subscribes_received()
+    }
+
     // ---- traffic ----
 
     /// Sends a message, waiting as long as SNDTIMEO allows if no peer can take it.

@@ -92,6 +92,7 @@ pub struct Pattern {
     max_peers: Option<usize>,
     router_mandatory: bool,
     peers: Vec<PeerId>,
+    subscribes_received: u64,
 }
 
 impl Pattern {
@@ -117,6 +118,7 @@ impl Pattern {
             max_peers: None,
             router_mandatory: false,
             peers: Vec::new(),
+            subscribes_received: 0,
         }
     }
 
@@ -148,6 +150,11 @@ impl Pattern {
         if let Subscriptions::Publisher { verbose, .. } = &mut self.subscriptions {
             *verbose = on;
         }
+    }
+
+    /// SUBSCRIBEs a publisher has received from all peers so far, each counted once.
+    pub fn subscribes_received(&self) -> u64 {
+        self.subscribes_received
     }
 
     /// The peers, in the order they attached.
@@ -290,6 +297,7 @@ impl Pattern {
         };
         let topic = msg.first().map(|f| f.slice(1..)).unwrap_or_default();
         if flag == 1 {
+            self.subscribes_received += 1;
             filter.subscribe(&topic);
             let first = all.subscribe(&topic);
             if *xpub && (first || *verbose) {

@@ -1,5 +1,6 @@
 //! The `zvtran` command line.
 
+mod cat;
 mod probe;
 mod text;
 
@@ -17,7 +18,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Cat(cat::Args),
     Probe(probe::Args),
+}
+
+/// Writes a line to stderr, ignoring a closed stderr: a tool must not panic because whoever
+/// read its diagnostics went away.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
 }
 
 /// Exit statuses shared by every subcommand.
@@ -33,12 +45,13 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Cat(args) => cat::run(args),
         Command::Probe(args) => probe::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, message)) => {
-            eprintln!("zvtran: {message}");
+            note!("zvtran: {message}");
             ExitCode::from(code)
         }
     }

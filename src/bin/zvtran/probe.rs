@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let messages = args
         .send
         .iter()
-        .map(|line| text::decode(line))
+        .map(|line| text::decode(line.as_bytes()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| (exit::USAGE, format!("--send: {e}")))?;
     let role = if args.bind {
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 host: host.clone(),
                 port,
             };
-            eprintln!("bound {bound}");
+            crate::note!("bound {bound}");
             let (stream, _) = listener.accept().map_err(runtime)?;
             stream.set_nodelay(true).map_err(runtime)?;
             session(stream, config, &args, messages)
@@ -94,7 +94,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         (Endpoint::Ipc(path), true) => {
             let listener = UnixListener::bind(path).map_err(runtime)?;
-            eprintln!("bound {endpoint}");
+            crate::note!("bound {endpoint}");
             let accepted = listener.accept().map_err(runtime);
             let _ = std::fs::remove_file(path);
             session(accepted?.0, config, &args, messages)

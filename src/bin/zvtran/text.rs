@@ -27,56 +27,55 @@ pub fn encode(msg: &Message) -> String {
 
 /// A line that does not follow the format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad escape {escape:?} at byte {at} of {line:?} (use \\\\, \\t, \\n, \\0 or \\xHH)")]
+#[error("bad escape {escape:?} in {text:?} (use \\\\, \\t, \\n, \\0 or \\xHH)")]
 pub struct BadEscape {
     /// The offending escape as written.
     pub escape: String,
-    /// Its byte offset in the line.
-    pub at: usize,
-    /// The whole line.
-    pub line: String,
+    /// The text it is in.
+    pub text: String,
 }
 
-/// Reads one line (without its terminator) into a message: `a\t\tb` is three frames.
-pub fn decode(line: &str) -> Result<Message, BadEscape> {
-    let bytes = line.as_bytes();
-    let mut msg = Message::new();
-    let mut frame = Vec::new();
+/// Decodes the escapes of one frame (a TAB in it stays a TAB).
+pub fn unescape(text: &[u8]) -> Result<Vec<u8>, BadEscape> {
+    let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'\t' => msg.push(Bytes::from(std::mem::take(&mut frame))),
-            b'\\' => {
-                let bad = |len: usize| BadEscape {
-                    escape: String::from_utf8_lossy(
-                        bytes.get(i..(i + len).min(bytes.len())).unwrap_or_default(),
-                    )
-                    .into_owned(),
-                    at: i,
-                    line: line.into(),
-                };
-                let (byte, len) = match bytes.get(i + 1) {
-                    Some(b'\\') => (b'\\', 2),
-                    Some(b't') => (b'\t', 2),
-                    Some(b'n') => (b'\n', 2),
-                    Some(b'0') => (0, 2),
-                    Some(b'x') => {
-                        let hex = bytes.get(i + 2..i + 4).ok_or_else(|| bad(4))?;
-                        let hex = std::str::from_utf8(hex).map_err(|_| bad(4))?;
-                        (u8::from_str_radix(hex, 16).map_err(|_| bad(4))?, 4)
-                    }
-                    _ => return Err(bad(2)),
-                };
-                frame.push(byte);
-                i += len;
-                continue;
-            }
-            _ => frame.push(b),
+    while let Some(&b) = text.get(i) {
+        if b != b'\\' {
+            out.push(b);
+            i += 1;
+            continue;
         }
-        i += 1;
+        let bad = |len: usize| BadEscape {
+            escape: String::from_utf8_lossy(
+                text.get(i..(i + len).min(text.len())).unwrap_or_default(),
+            )
+            .into_owned(),
+            text: String::from_utf8_lossy(text).into_owned(),
+        };
+        let (byte, len) = match text.get(i + 1) {
+            Some(b'\\') => (b'\\', 2),
+            Some(b't') => (b'\t', 2),
+            Some(b'n') => (b'\n', 2),
+            Some(b'0') => (0, 2),
+            Some(b'x') => {
+                let hex = text.get(i + 2..i + 4).ok_or_else(|| bad(4))?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad(4))?;
+                (u8::from_str_radix(hex, 16).map_err(|_| bad(4))?, 4)
+            }
+            _ => return Err(bad(2)),
+        };
+        out.push(byte);
+        i += len;
     }
-    msg.push(Bytes::from(frame));
-    Ok(msg)
+    Ok(out)
+}
+
+/// Reads one line (without its terminator) into a message: TAB separates frames, so `a\t\tb`
+/// (with real TABs) is three frames.
+pub fn decode(line: &[u8]) -> Result<Message, BadEscape> {
+    line.split(|b| *b == b'\t')
+        .map(|frame| unescape(frame).map(Bytes::from))
+        .collect()
 }
 
 #[cfg(test)]
@@ -86,10 +85,12 @@ mod tests {
     #[test]
     fn tabs_separate_frames() {
         assert_eq!(
-            decode("a\t\tb").unwrap(),
+            decode(b"a\t\tb").unwrap(),
             Message::from_frames(["a", "", "b"])
         );
-        assert_eq!(decode("").unwrap(), Message::from_frames([""]));
+        assert_eq!(decode(b"").unwrap(), Message::from_frames([""]));
+        // Bytes that are not UTF-8 pass through.
+        assert_eq!(decode(b"\xff").unwrap(), Message::from(vec![0xffu8]));
     }
 
     #[test]
@@ -99,8 +100,8 @@ mod tests {
         let line = encode(&msg);
         assert!(line.is_ascii() && !line.contains('\n'));
         assert_eq!(line.matches('\t').count(), 1);
-        assert_eq!(decode(&line).unwrap(), msg);
-        assert_eq!(encode(&decode("x\\x41\\0\\\\").unwrap()), "xA\\0\\\\");
+        assert_eq!(decode(line.as_bytes()).unwrap(), msg);
+        assert_eq!(encode(&decode(b"x\\x41\\0\\\\").unwrap()), "xA\\0\\\\");
     }
 
     #[test]
@@ -111,7 +112,7 @@ mod tests {
             ("\\xzz", "\\xzz"),
             ("end\\", "\\"),
         ] {
-            let err = decode(line).unwrap_err();
+            let err = decode(line.as_bytes()).unwrap_err();
             assert_eq!(err.escape, escape, "{line}");
         }
     }

@@ -1,0 +1,352 @@
+//! `zvtran cat`: messages between stdin/stdout and a ZeroMQ socket, one message per line.
+
+use std::io::{self, BufRead, Write};
+use std::time::Duration;
+
+use zvtran::drivers::driver::DriverError;
+use zvtran::{Context, Error, Message, RecvError, SendError, Socket, SocketType};
+
+use crate::exit;
+use crate::text;
+
+/// Send stdin lines to, or print messages from, a ZeroMQ socket. One message per line (or per
+/// NUL with -0); frames separated by TAB; inside a frame \\ \t \n \0 and \xHH escapes.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("direction").required(true).args(["read", "write"]))]
+pub struct Args {
+    /// Receive messages and print them.
+    #[arg(short = 'r', long = "read")]
+    read: bool,
+    /// Read messages from stdin and send them.
+    #[arg(short = 'w', long = "write")]
+    write: bool,
+    /// Bind every ENDPOINT.
+    #[arg(short = 'b', conflicts_with = "connect_all")]
+    bind_all: bool,
+    /// Connect every ENDPOINT.
+    #[arg(short = 'c')]
+    connect_all: bool,
+    /// Bind this endpoint (repeatable, mixes with --connect).
+    #[arg(long = "bind", value_name = "ENDPOINT")]
+    bind: Vec<String>,
+    /// Connect to this endpoint (repeatable).
+    #[arg(long = "connect", value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// A socket option: libzmq's name without ZMQ_, any case; the value takes the escapes.
+    #[arg(short = 'o', value_name = "NAME=VALUE")]
+    options: Vec<String>,
+    /// With -r, exit after COUNT messages; with -w, stop after COUNT messages.
+    #[arg(short = 'n', value_name = "COUNT")]
+    count: Option<u64>,
+    /// Messages end with NUL instead of a newline.
+    #[arg(short = '0')]
+    nul: bool,
+    /// With -r, exit 3 if no message arrives within MS of the last one (or of the start).
+    #[arg(long, value_name = "MS")]
+    timeout: Option<u64>,
+    /// Before the first send, wait for N peers to complete their handshake (PUB and XPUB: for
+    /// N subscriptions).
+    #[arg(long = "wait-peers", value_name = "N")]
+    wait_peers: Option<u64>,
+    /// REP: answer each request with itself.
+    #[arg(long)]
+    echo: bool,
+    /// Print monitor events on stderr.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// The socket type: PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL.
+    #[arg(value_name = "TYPE")]
+    socket_type: String,
+    /// Endpoints for -b or -c.
+    #[arg(value_name = "ENDPOINT")]
+    endpoints: Vec<String>,
+}
+
+type Failure = (u8, String);
+
+fn usage(message: impl Into<String>) -> Failure {
+    (exit::USAGE, message.into())
+}
+
+fn runtime(message: impl Into<String>) -> Failure {
+    (exit::FAILURE, message.into())
+}
+
+/// A bind or connect error: a bad endpoint is the user's, anything else the system's.
+fn endpoint_error(e: Error) -> Failure {
+    match e {
+        Error::Driver(DriverError::Endpoint(_) | DriverError::UnknownScheme { .. }) => {
+            usage(e.to_string())
+        }
+        e => runtime(e.to_string()),
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let socket_type = SocketType::from_name(&args.socket_type)
+        .filter(|t| !t.is_thread_safe())
+        .ok_or_else(|| {
+            usage(format!(
+                "unknown socket type {:?} (PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL)",
+                args.socket_type
+            ))
+        })?;
+    check_direction(socket_type, args.write)?;
+    if !args.endpoints.is_empty() && !args.bind_all && !args.connect_all {
+        return Err(usage(format!(
+            "endpoint {:?} needs -b (bind) or -c (connect)",
+            args.endpoints[0]
+        )));
+    }
+    let mut binds = args.bind.clone();
+    let mut connects = args.connect.clone();
+    if args.bind_all {
+        binds.extend(args.endpoints.iter().cloned());
+    } else {
+        connects.extend(args.endpoints.iter().cloned());
+    }
+    if binds.is_empty() && connects.is_empty() {
+        return Err(usage(
+            "no endpoint: give ENDPOINT with -b or -c, or --bind/--connect",
+        ));
+    }
+
+    let ctx = Context::new().map_err(|e| runtime(e.to_string()))?;
+    let mut socket = ctx
+        .socket(socket_type)
+        .map_err(|e| runtime(e.to_string()))?;
+    let mut subscribed = false;
+    for option in &args.options {
+        let (name, value) = option
+            .split_once('=')
+            .ok_or_else(|| usage(format!("option {option:?} is not NAME=VALUE")))?;
+        let value =
+            text::unescape(value.as_bytes()).map_err(|e| usage(format!("option {name}: {e}")))?;
+        subscribed |= name.eq_ignore_ascii_case("SUBSCRIBE");
+        socket
+            .set_option_by_name(name, &value)
+            .map_err(|e| usage(e.to_string()))?;
+    }
+    // A SUB that subscribed to nothing would receive nothing: subscribe to everything.
+    if socket_type == SocketType::Sub && !subscribed {
+        socket.subscribe("").map_err(|e| runtime(e.to_string()))?;
+    }
+    if args.verbose {
+        let events = socket.monitor();
+        std::thread::spawn(move || {
+            for e in events {
+                crate::note!("event: {e}");
+            }
+        });
+    }
+    for ep in &binds {
+        let bound = socket.bind(ep).map_err(endpoint_error)?;
+        crate::note!("bound {bound}");
+    }
+    for ep in &connects {
+        socket.connect(ep).map_err(endpoint_error)?;
+    }
+
+    let result = match socket_type {
+        SocketType::Req => requester(&mut socket, &args),
+        SocketType::Rep => replier(&mut socket, &args),
+        _ if args.write => writer(&mut socket, &args),
+        _ => reader(&mut socket, &args),
+    };
+    // Dropping the socket and then the context flushes what is queued within LINGER.
+    drop(socket);
+    drop(ctx);
+    result
+}
+
+/// Refuses a direction the type cannot do.
+fn check_direction(t: SocketType, write: bool) -> Result<(), Failure> {
+    let cannot = match t {
+        SocketType::Pull | SocketType::Sub if write => "send (-w)",
+        SocketType::Push | SocketType::Pub if !write => "receive (-r)",
+        _ => return Ok(()),
+    };
+    Err(usage(format!("a {t} socket cannot {cannot}")))
+}
+
+/// stdin records (lines, or NUL-terminated with -0), as raw bytes without the terminator.
+struct Input {
+    stdin: io::StdinLock<'static>,
+    terminator: u8,
+    line: u64,
+}
+
+impl Input {
+    fn new(nul: bool) -> Input {
+        Input {
+            stdin: io::stdin().lock(),
+            terminator: if nul { 0 } else { b'\n' },
+            line: 0,
+        }
+    }
+
+    /// The next message, `None` at end of input.
+    fn next(&mut self) -> Result<Option<Message>, Failure> {
+        let mut record = Vec::new();
+        let n = self
+            .stdin
+            .read_until(self.terminator, &mut record)
+            .map_err(|e| runtime(format!("reading stdin: {e}")))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        if record.last() == Some(&self.terminator) {
+            record.pop();
+        }
+        text::decode(&record)
+            .map(Some)
+            .map_err(|e| usage(format!("stdin line {}: {e}", self.line)))
+    }
+}
+
+/// Prints messages, flushing each.
+struct Output {
+    stdout: io::StdoutLock<'static>,
+    terminator: u8,
+}
+
+impl Output {
+    fn new(nul: bool) -> Output {
+        Output {
+            stdout: io::stdout().lock(),
+            terminator: if nul { 0 } else { b'\n' },
+        }
+    }
+
+    /// Writes one message; false when stdout is closed (a reader like `head` is done).
+    fn write(&mut self, msg: &Message) -> Result<bool, Failure> {
+        let mut line = text::encode(msg).into_bytes();
+        line.push(self.terminator);
+        match self
+            .stdout
+            .write_all(&line)
+            .and_then(|()| self.stdout.flush())
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(runtime(format!("writing stdout: {e}"))),
+        }
+    }
+}
+
+fn receive(socket: &mut Socket, timeout: Option<u64>) -> Result<Message, Failure> {
+    let got = match timeout {
+        Some(ms) => socket.recv_timeout(Duration::from_millis(ms)),
+        None => socket.recv(),
+    };
+    got.map_err(|e| match e {
+        RecvError::WouldBlock => (
+            exit::TIMEOUT,
+            format!("no message within {} ms", timeout.unwrap_or_default()),
+        ),
+        e => runtime(e.to_string()),
+    })
+}
+
+fn send(socket: &mut Socket, msg: Message) -> Result<(), Failure> {
+    socket.send(msg).map_err(|e| match e {
+        SendError::EmptyMessage => usage(e.to_string()),
+        e => runtime(e.to_string()),
+    })
+}
+
+fn wait_for_peers(socket: &mut Socket, args: &Args) {
+    let Some(n) = args.wait_peers else {
+        return;
+    };
+    let publisher = matches!(socket.socket_type(), SocketType::Pub | SocketType::XPub);
+    loop {
+        let have = if publisher {
+            socket.subscribes_received()
+        } else {
+            socket.ready_peer_count() as u64
+        };
+        if have >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn reader(socket: &mut Socket, args: &Args) -> Result<(), Failure> {
+    let mut out = Output::new(args.nul);
+    let mut n = 0;
+    while args.count.is_none_or(|c| n < c) {
+        let msg = receive(socket, args.timeout)?;
+        if !out.write(&msg)? {
+            break;
+        }
+        n += 1;
+    }
+    Ok(())
+}
+
+fn writer(socket: &mut Socket, args: &Args) -> Result<(), Failure> {
+    let mut input = Input::new(args.nul);
+    let mut n = 0;
+    let mut waited = false;
+    while args.count.is_none_or(|c| n < c) {
+        let Some(msg) = input.next()? else {
+            break;
+        };
+        if !waited {
+            wait_for_peers(socket, args);
+            waited = true;
+        }
+        send(socket, msg)?;
+        n += 1;
+    }
+    Ok(())
+}
+
+fn requester(socket: &mut Socket, args: &Args) -> Result<(), Failure> {
+    let mut input = Input::new(args.nul);
+    let mut out = Output::new(args.nul);
+    let mut n = 0;
+    let mut waited = false;
+    while args.count.is_none_or(|c| n < c) {
+        let Some(request) = input.next()? else {
+            break;
+        };
+        if !waited {
+            wait_for_peers(socket, args);
+            waited = true;
+        }
+        send(socket, request)?;
+        let reply = receive(socket, args.timeout)?;
+        if !out.write(&reply)? {
+            break;
+        }
+        n += 1;
+    }
+    Ok(())
+}
+
+fn replier(socket: &mut Socket, args: &Args) -> Result<(), Failure> {
+    let mut input = (!args.echo).then(|| Input::new(args.nul));
+    let mut out = Output::new(args.nul);
+    let mut n = 0;
+    while args.count.is_none_or(|c| n < c) {
+        let request = receive(socket, args.timeout)?;
+        if !out.write(&request)? {
+            break;
+        }
+        // The next stdin line answers; with --echo, or once stdin is done, the request does.
+        let reply = match input.as_mut().map(Input::next).transpose()?.flatten() {
+            Some(line) => line,
+            None => {
+                input = None;
+                request
+            }
+        };
+        send(socket, reply)?;
+        n += 1;
+    }
+    Ok(())
+}
