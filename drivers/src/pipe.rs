@@ -63,6 +63,10 @@ pub struct Queue {
     slots: Slots,
     reader_waiting: AtomicBool,
     writer_waiting: AtomicBool,
+    /// A writer waiting for room is woken once the queue has drained to this many messages
+    /// (half the high-water mark, as libzmq's low-water mark), not at the first free slot:
+    /// otherwise a full pipe costs one wake-up per message.
+    low_water: usize,
 }
 
 impl fmt::Debug for Queue {
@@ -74,15 +78,16 @@ impl fmt::Debug for Queue {
 impl Queue {
     /// An empty queue.
     pub fn new(capacity: Capacity) -> Arc<Queue> {
-        let slots = match capacity {
-            Capacity::Bounded(n) => Slots::Bounded(ArrayQueue::new(n.max(1))),
-            Capacity::Unbounded => Slots::Unbounded(SegQueue::new()),
-            Capacity::Conflate => Slots::Conflate(ArrayQueue::new(1)),
+        let (slots, low_water) = match capacity {
+            Capacity::Bounded(n) => (Slots::Bounded(ArrayQueue::new(n.max(1))), n / 2),
+            Capacity::Unbounded => (Slots::Unbounded(SegQueue::new()), usize::MAX),
+            Capacity::Conflate => (Slots::Conflate(ArrayQueue::new(1)), usize::MAX),
         };
         Arc::new(Queue {
             slots,
             reader_waiting: AtomicBool::new(false),
             writer_waiting: AtomicBool::new(false),
+            low_water,
         })
     }
 
@@ -269,6 +274,7 @@ impl PipeEnd {
         };
         fence(Ordering::SeqCst);
         if self.rx.writer_waiting.load(Ordering::Relaxed)
+            && self.rx.len() <= self.rx.low_water
             && self.rx.writer_waiting.swap(false, Ordering::AcqRel)
         {
             self.wake_other(PipeEvent::Writable);
@@ -418,13 +424,38 @@ mod tests {
         a.try_send(Message::from("1")).unwrap();
         a.try_send(Message::from("2")).unwrap();
         assert_eq!(b_owner.readable.load(Ordering::SeqCst), 1);
-        // A hits the HWM and sleeps; B's next receive wakes it.
+        // A hits the HWM and sleeps; B wakes it once the queue is down to half (1 of 2).
         assert!(a.try_send(Message::from("3")).is_err());
         assert!(!a.has_room());
         assert_eq!(b.try_recv(), Some(Message::from("1")));
         assert_eq!(a_owner.writable.load(Ordering::SeqCst), 1);
         assert_eq!(b.try_recv(), Some(Message::from("2")));
         assert_eq!(a_owner.writable.load(Ordering::SeqCst), 1);
+
+        // With a larger HWM the writer sleeps until half the queue has drained: one wake-up.
+        let (c, d) = pipe(Capacity::Bounded(10), Capacity::Bounded(1));
+        let c_owner = Arc::new(Counter::default());
+        c.set_waker(c_owner.clone(), 3);
+        for i in 0..10 {
+            c.try_send(Message::from(format!("{i}"))).unwrap();
+        }
+        assert!(c.try_send(Message::from("full")).is_err());
+        for _ in 0..4 {
+            d.try_recv().unwrap();
+        }
+        assert_eq!(
+            c_owner.writable.load(Ordering::SeqCst),
+            0,
+            "6 left: above the low-water mark"
+        );
+        d.try_recv().unwrap();
+        assert_eq!(
+            c_owner.writable.load(Ordering::SeqCst),
+            1,
+            "5 left: at the low-water mark"
+        );
+        while d.try_recv().is_some() {}
+        assert_eq!(c_owner.writable.load(Ordering::SeqCst), 1);
         drop(a);
         assert_eq!(b_owner.closed.load(Ordering::SeqCst), 1);
         assert!(b.peer_closed());
