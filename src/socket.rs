@@ -64,6 +64,29 @@ impl Wake for Shared {
     }
 }
 
+/// Peer ids are unique sequential numbers: they need no hashing on the per-message path.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; this fold keeps other input correct, if slower.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type PeerMap = HashMap<u64, Peer, std::hash::BuildHasherDefault<IdHasher>>;
+
 struct Peer {
     pipe: PipeEnd,
     meta: PeerMeta,
@@ -72,7 +95,7 @@ struct Peer {
 }
 
 /// The peer table as strategies see it.
-struct Pipes<'a>(&'a HashMap<u64, Peer>);
+struct Pipes<'a>(&'a PeerMap);
 
 impl PeerPipes for Pipes<'_> {
     fn try_send(&mut self, peer: PeerId, msg: Message) -> Result<(), Message> {
@@ -108,7 +131,7 @@ pub struct Socket {
     ctx: Arc<ContextInner>,
     shared: Arc<Shared>,
     pattern: Pattern,
-    peers: HashMap<u64, Peer>,
+    peers: PeerMap,
     /// Peers whose other end closed: they leave once their last messages are read.
     closing: Vec<u64>,
     options: Options,
@@ -144,7 +167,7 @@ impl Socket {
             }),
             ctx,
             pattern,
-            peers: HashMap::new(),
+            peers: PeerMap::default(),
             closing: Vec::new(),
             options: Options::new(socket_type),
             sndtimeo: None,
@@ -556,7 +579,7 @@ impl Socket {
 }
 
 /// Like [`Pipes`], but a poller's question arms the wake-up it will wait for.
-struct ArmingPipes<'a>(&'a HashMap<u64, Peer>);
+struct ArmingPipes<'a>(&'a PeerMap);
 
 impl PeerPipes for ArmingPipes<'_> {
     fn try_send(&mut self, _: PeerId, msg: Message) -> Result<(), Message> {
