@@ -1,6 +1,7 @@
 //! The `zvtran` command line.
 
 mod cat;
+mod perf;
 mod probe;
 mod text;
 
@@ -19,6 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Cat(cat::Args),
+    Perf(perf::Args),
     Probe(probe::Args),
 }
 
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Cat(args) => cat::run(args),
+        Command::Perf(args) => perf::run(args),
         Command::Probe(args) => probe::run(args),
     };
     match result {

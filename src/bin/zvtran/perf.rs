@@ -1,0 +1,216 @@
+//! `zvtran perf`: libzmq's perf tools (local_thr, remote_thr, local_lat, remote_lat, inproc_thr,
+//! inproc_lat) with the same arguments and result lines, so either end can be libzmq's.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use zvtran::{Context, Message, Socket, SocketType};
+
+use crate::exit;
+
+/// Throughput and latency tests, run like libzmq's perf tools.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    test: Test,
+}
+
+#[derive(Debug, clap::Subcommand)]
+#[command(rename_all = "snake_case")]
+#[allow(
+    non_camel_case_types,
+    reason = "the subcommands keep libzmq's tool names"
+)]
+enum Test {
+    /// Binds a PULL, receives COUNT messages, prints the throughput.
+    local_thr {
+        /// Endpoint to bind.
+        bind_to: String,
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of messages.
+        message_count: u64,
+    },
+    /// Connects a PUSH and sends COUNT messages.
+    remote_thr {
+        /// Endpoint to connect to.
+        connect_to: String,
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of messages.
+        message_count: u64,
+    },
+    /// Binds a REP and echoes COUNT messages.
+    local_lat {
+        /// Endpoint to bind.
+        bind_to: String,
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of round trips.
+        roundtrip_count: u64,
+    },
+    /// Connects a REQ, times COUNT round trips, prints the average one-way latency.
+    remote_lat {
+        /// Endpoint to connect to.
+        connect_to: String,
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of round trips.
+        roundtrip_count: u64,
+    },
+    /// local_thr and remote_thr in one process over inproc.
+    inproc_thr {
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of messages.
+        message_count: u64,
+    },
+    /// local_lat and remote_lat in one process over inproc.
+    inproc_lat {
+        /// Message size in bytes.
+        message_size: usize,
+        /// Number of round trips.
+        roundtrip_count: u64,
+    },
+}
+
+type Failure = (u8, String);
+
+fn fail(e: impl std::fmt::Display) -> Failure {
+    (exit::FAILURE, e.to_string())
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let ctx = Context::new().map_err(fail)?;
+    match args.test {
+        Test::local_thr {
+            bind_to,
+            message_size,
+            message_count,
+        } => {
+            let mut pull = ctx.socket(SocketType::Pull).map_err(fail)?;
+            pull.bind(&bind_to).map_err(fail)?;
+            local_thr(&mut pull, message_size, message_count)
+        }
+        Test::remote_thr {
+            connect_to,
+            message_size,
+            message_count,
+        } => {
+            let mut push = ctx.socket(SocketType::Push).map_err(fail)?;
+            push.connect(&connect_to).map_err(fail)?;
+            remote_thr(&mut push, message_size, message_count)
+        }
+        Test::local_lat {
+            bind_to,
+            message_size,
+            roundtrip_count,
+        } => {
+            let mut rep = ctx.socket(SocketType::Rep).map_err(fail)?;
+            rep.bind(&bind_to).map_err(fail)?;
+            local_lat(&mut rep, message_size, roundtrip_count)
+        }
+        Test::remote_lat {
+            connect_to,
+            message_size,
+            roundtrip_count,
+        } => {
+            let mut req = ctx.socket(SocketType::Req).map_err(fail)?;
+            req.connect(&connect_to).map_err(fail)?;
+            remote_lat(&mut req, message_size, roundtrip_count)
+        }
+        Test::inproc_thr {
+            message_size,
+            message_count,
+        } => {
+            let mut pull = ctx.socket(SocketType::Pull).map_err(fail)?;
+            pull.bind("inproc://thr_test").map_err(fail)?;
+            let mut push = ctx.socket(SocketType::Push).map_err(fail)?;
+            push.connect("inproc://thr_test").map_err(fail)?;
+            let sender =
+                std::thread::spawn(move || remote_thr(&mut push, message_size, message_count));
+            local_thr(&mut pull, message_size, message_count)?;
+            sender
+                .join()
+                .map_err(|_| fail("the sender thread panicked"))?
+        }
+        Test::inproc_lat {
+            message_size,
+            roundtrip_count,
+        } => {
+            let mut rep = ctx.socket(SocketType::Rep).map_err(fail)?;
+            rep.bind("inproc://lat_test").map_err(fail)?;
+            let mut req = ctx.socket(SocketType::Req).map_err(fail)?;
+            req.connect("inproc://lat_test").map_err(fail)?;
+            let echo =
+                std::thread::spawn(move || local_lat(&mut rep, message_size, roundtrip_count));
+            remote_lat(&mut req, message_size, roundtrip_count)?;
+            echo.join().map_err(|_| fail("the echo thread panicked"))?
+        }
+    }
+}
+
+fn check_size(msg: &Message, size: usize) -> Result<(), Failure> {
+    if msg.len() != 1 || msg.byte_len() != size {
+        return Err(fail(format!(
+            "message of wrong size: {} bytes in {} frames",
+            msg.byte_len(),
+            msg.len()
+        )));
+    }
+    Ok(())
+}
+
+fn local_thr(pull: &mut Socket, size: usize, count: u64) -> Result<(), Failure> {
+    // As libzmq's local_thr: the clock starts when the first message has arrived.
+    let first = pull.recv().map_err(fail)?;
+    check_size(&first, size)?;
+    let start = Instant::now();
+    for _ in 1..count {
+        let msg = pull.recv().map_err(fail)?;
+        check_size(&msg, size)?;
+    }
+    let elapsed_us = start.elapsed().as_micros().max(1) as f64;
+    let throughput = count as f64 * 1_000_000.0 / elapsed_us;
+    let megabits = throughput * size as f64 * 8.0 / 1_000_000.0;
+    println!("message size: {size} [B]");
+    println!("message count: {count}");
+    println!("mean throughput: {} [msg/s]", throughput as u64);
+    println!("mean throughput: {megabits:.3} [Mb/s]");
+    Ok(())
+}
+
+fn remote_thr(push: &mut Socket, size: usize, count: u64) -> Result<(), Failure> {
+    // One buffer, shared by every message (a refcount, no copy): the Rust way to send a payload
+    // that already exists. libzmq's remote_thr sends uninitialised messages of the same size.
+    let payload = Bytes::from(vec![0u8; size]);
+    for _ in 0..count {
+        push.send(Message::from(payload.clone())).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn local_lat(rep: &mut Socket, size: usize, count: u64) -> Result<(), Failure> {
+    for _ in 0..count {
+        let msg = rep.recv().map_err(fail)?;
+        check_size(&msg, size)?;
+        rep.send(msg).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn remote_lat(req: &mut Socket, size: usize, count: u64) -> Result<(), Failure> {
+    let payload = Bytes::from(vec![0u8; size]);
+    let start = Instant::now();
+    for _ in 0..count {
+        req.send(Message::from(payload.clone())).map_err(fail)?;
+        let reply = req.recv().map_err(fail)?;
+        check_size(&reply, size)?;
+    }
+    let elapsed_us = start.elapsed().as_micros() as f64;
+    let latency = elapsed_us / (count as f64 * 2.0);
+    println!("message size: {size} [B]");
+    println!("roundtrip count: {count}");
+    println!("average latency: {latency:.3} [us]");
+    Ok(())
+}
