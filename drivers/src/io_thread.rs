@@ -62,11 +62,19 @@ pub enum IoCommand {
         endpoint: String,
         /// The socket it serves.
         link: SocketLink,
+        /// The peer id the socket knows this endpoint's pipe by.
+        peer: u64,
+        /// The driver's end of the pipe, which the socket already holds the other end of
+        /// (IMMEDIATE off), or `None` to make one after each handshake (IMMEDIATE on).
+        pipe: Option<PipeEnd>,
     },
     /// Unbind or disconnect: close a listener and its connections, or a connecting endpoint.
     CloseEndpoint {
         /// The endpoint key.
         key: u64,
+        /// Signalled once the listener is closed (the port is free) or the connection is
+        /// closing.
+        done: Option<crossbeam_channel::Sender<()>>,
     },
     /// A pipe has news for the connection registered with `token`.
     Pipe {
@@ -352,26 +360,15 @@ impl Reactor {
                 address,
                 endpoint,
                 link,
+                peer,
+                pipe,
             } => {
                 let options = link.options().clone();
-                let peer = link.next_peer_id();
                 let entry = self.units.vacant_entry();
                 let i = entry.key();
-                // With IMMEDIATE off (the default) the pipe exists before the connection, so
-                // messages queue up to the high-water mark while the peer is away.
-                let pipe = (!options.immediate).then(|| {
-                    let (socket_end, driver_end) =
-                        pipe(options.outbound_capacity(), options.inbound_capacity());
-                    driver_end.set_waker(self.wake.clone(), i as u64);
-                    link.post(SocketCommand::Attach {
-                        peer,
-                        pipe: socket_end,
-                        endpoint: endpoint.clone(),
-                        info: None,
-                        assigned_id: options.connect_routing_id.clone(),
-                    });
-                    driver_end
-                });
+                if let Some(p) = &pipe {
+                    p.set_waker(self.wake.clone(), i as u64);
+                }
                 let ivl = options.reconnect_ivl.unwrap_or(Duration::from_millis(100));
                 entry.insert(Unit::Stream(Box::new(StreamUnit {
                     index: i,
@@ -394,7 +391,7 @@ impl Reactor {
                 })));
                 self.start_connect(i, now);
             }
-            IoCommand::CloseEndpoint { key } => {
+            IoCommand::CloseEndpoint { key, done } => {
                 let matching: Vec<usize> = self
                     .units
                     .iter()
@@ -410,6 +407,9 @@ impl Reactor {
                         Some(Unit::Stream(_)) => self.begin_close(i, now),
                         None => {}
                     }
+                }
+                if let Some(done) = done {
+                    let _ = done.send(());
                 }
             }
             IoCommand::Pipe { token, event } => match event {
@@ -959,6 +959,12 @@ impl StreamUnit {
 }
 
 impl Live {
+    /// Whether the handshake completed on this connection (it stays so after a failure, when
+    /// the connection itself is already closed).
+    fn handshaken(&self) -> bool {
+        self.zmtp.peer().is_some()
+    }
+
     fn new(stream: Box<dyn StreamTransport>, zmtp: Connection, connected: bool) -> Live {
         Live {
             stream,
@@ -976,7 +982,7 @@ impl Fail {
     fn closed(live: &Live, why: &str) -> Fail {
         Fail {
             reason: why.to_string(),
-            during_handshake: !live.zmtp.is_ready(),
+            during_handshake: !live.handshaken(),
             no_retry: false,
         }
     }
@@ -984,7 +990,7 @@ impl Fail {
     fn io(live: &Live, e: &io::Error) -> Fail {
         Fail {
             reason: e.to_string(),
-            during_handshake: !live.zmtp.is_ready(),
+            during_handshake: !live.handshaken(),
             no_retry: false,
         }
     }
@@ -992,7 +998,7 @@ impl Fail {
     fn zmtp(live: &Live, e: &zmtp::Error) -> Fail {
         Fail {
             reason: e.to_string(),
-            during_handshake: !live.zmtp.is_ready() || matches!(e, zmtp::Error::Refused { .. }),
+            during_handshake: !live.handshaken() || matches!(e, zmtp::Error::Refused { .. }),
             no_retry: e.forbids_reconnect(),
         }
     }

@@ -9,8 +9,9 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::driver::{Driver, DriverError, EndpointHandle, SocketLink};
+use crate::driver::{Driver, DriverError, EndpointHandle, SocketCommand, SocketLink};
 use crate::io_thread::{IoCommand, IoHandle};
+use crate::pipe::pipe;
 
 /// A connected, non-blocking byte stream the I/O thread polls.
 pub trait StreamTransport: Read + Write + mio::event::Source + Send {
@@ -74,6 +75,7 @@ impl<D: StreamDriver> Driver for Stream<D> {
             key,
             io: link.io().clone(),
             endpoint,
+            closed: false,
         }))
     }
 
@@ -86,17 +88,36 @@ impl<D: StreamDriver> Driver for Stream<D> {
         let key = NEXT_ENDPOINT.fetch_add(1, Ordering::Relaxed);
         let endpoint = format!("{}://{address}", self.0.scheme());
         let driver: Arc<dyn StreamDriver> = self.0.clone();
+        let options = link.options();
+        let peer = link.next_peer_id();
+        // With IMMEDIATE off (the default) the pipe exists from this call on, as in libzmq:
+        // messages queue up to the high-water mark while the peer is away.
+        let pipe = (!options.immediate).then(|| {
+            let (socket_end, driver_end) =
+                pipe(options.outbound_capacity(), options.inbound_capacity());
+            link.post(SocketCommand::Attach {
+                peer,
+                pipe: socket_end,
+                endpoint: endpoint.clone(),
+                info: None,
+                assigned_id: options.connect_routing_id.clone(),
+            });
+            driver_end
+        });
         link.io().send(IoCommand::Connect {
             key,
             driver,
             address: address.to_string(),
             endpoint: endpoint.clone(),
             link: link.clone(),
+            peer,
+            pipe,
         });
         Ok(Box::new(StreamEndpoint {
             key,
             io: link.io().clone(),
             endpoint,
+            closed: false,
         }))
     }
 }
@@ -106,6 +127,7 @@ struct StreamEndpoint {
     key: u64,
     io: IoHandle,
     endpoint: String,
+    closed: bool,
 }
 
 impl EndpointHandle for StreamEndpoint {
@@ -113,12 +135,27 @@ impl EndpointHandle for StreamEndpoint {
         &self.endpoint
     }
 
-    fn close(self: Box<Self>) {}
+    /// Unbind or disconnect: returns once the I/O thread has closed the listener (so the
+    /// address can be bound again at once) or started closing the connection; at most 1 s.
+    fn close(mut self: Box<Self>) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.io.send(IoCommand::CloseEndpoint {
+            key: self.key,
+            done: Some(tx),
+        });
+        self.closed = true;
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(1));
+    }
 }
 
 impl Drop for StreamEndpoint {
     fn drop(&mut self) {
-        self.io.send(IoCommand::CloseEndpoint { key: self.key });
+        if !self.closed {
+            self.io.send(IoCommand::CloseEndpoint {
+                key: self.key,
+                done: None,
+            });
+        }
     }
 }
 
