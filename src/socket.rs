@@ -241,7 +241,8 @@ impl Socket {
         let gone = self.endpoints.remove(at);
         let resolved = gone.handle.endpoint().to_string();
         gone.handle.close();
-        // Peers that came through it (inproc closes them itself; streams via their pipes).
+        // Peers that came through it go at once, so nothing more is routed to them; dropping a
+        // pipe tells its driver to flush what it holds within LINGER and close.
         let peers: Vec<u64> = self
             .peers
             .iter()
@@ -249,9 +250,7 @@ impl Socket {
             .map(|(id, _)| *id)
             .collect();
         for id in peers {
-            if let Some(p) = self.peers.get(&id) {
-                p.pipe.close();
-            }
+            self.remove_peer(id);
         }
         self.process_mailbox();
         Ok(())
@@ -495,6 +494,8 @@ impl Socket {
                 Mail::Pipe(peer, PipeEvent::Writable) => self.pattern.peer_writable(PeerId(peer)),
                 Mail::Pipe(peer, PipeEvent::Closed) => {
                     if self.peers.contains_key(&peer) && !self.closing.contains(&peer) {
+                        // Route nothing more to it; read what it sent, then let it go.
+                        self.pattern.peer_closing(PeerId(peer));
                         self.closing.push(peer);
                     }
                 }

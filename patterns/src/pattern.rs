@@ -211,14 +211,11 @@ impl Pattern {
         Ok(displaced)
     }
 
-    /// The peer is gone.
-    pub fn peer_removed(&mut self, peer: PeerId) {
-        self.peers.retain(|p| *p != peer);
+    /// The peer is going away: nothing more is routed to it, though what it already sent may
+    /// still be received until [`peer_removed`](Self::peer_removed).
+    pub fn peer_closing(&mut self, peer: PeerId) {
         if let Some(r) = &mut self.routing {
             r.remove(peer);
-        }
-        if let Inbound::FairQueue(fq) = &mut self.inbound {
-            fq.remove(peer);
         }
         match &mut self.outbound {
             Outbound::LoadBalance(lb) => lb.remove(peer),
@@ -245,6 +242,15 @@ impl Pattern {
                 }
             }
             Outbound::None | Outbound::ByIdentity => {}
+        }
+    }
+
+    /// The peer is gone.
+    pub fn peer_removed(&mut self, peer: PeerId) {
+        self.peer_closing(peer);
+        self.peers.retain(|p| *p != peer);
+        if let Inbound::FairQueue(fq) = &mut self.inbound {
+            fq.remove(peer);
         }
     }
 
