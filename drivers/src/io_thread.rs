@@ -678,12 +678,14 @@ impl Reactor {
             if live.read_paused {
                 return Ok(());
             }
-            match live.stream.read(scratch) {
+            // Straight into the connection's read buffer: frames are sliced out of it later.
+            let buf = live.zmtp.read_buffer();
+            let room = buf.capacity() - buf.len();
+            match live.stream.read_into(buf, room) {
                 Ok(0) => return Err(Fail::closed(live, "the peer closed the connection")),
-                Ok(n) => {
-                    let data = scratch.get(..n).unwrap_or_default();
+                Ok(_) => {
                     live.zmtp
-                        .handle_bytes(data, now)
+                        .handle_read(now)
                         .map_err(|e| Fail::zmtp(live, &e))?;
                     s.take_events();
                 }

@@ -133,6 +133,11 @@ impl StreamTransport for TcpTransport {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.0.shutdown(std::net::Shutdown::Write)
     }
+
+    fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        crate::stream::read_fd_into(self.0.as_raw_fd(), buf, max)
+    }
 }
 
 impl Read for TcpTransport {
