@@ -442,3 +442,26 @@ fn options_by_name_and_bad_values() {
     assert!(bound.starts_with("tcp://127.0.0.1:") && !bound.ends_with(":*"));
     assert!(matches!(s.bind("nope://x"), Err(zvtran::Error::Driver(_))));
 }
+
+#[test]
+fn reconnection_backs_off_up_to_the_maximum() {
+    let ctx = Context::new().unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(20))))
+        .unwrap();
+    push.set_option(SocketOption::ReconnectIvlMax(Duration::from_millis(80)))
+        .unwrap();
+    push.set_option(SocketOption::Linger(Some(Duration::ZERO)))
+        .unwrap();
+    let events = push.monitor();
+    // Nothing listens on port 1: every attempt fails and is retried.
+    push.connect("tcp://127.0.0.1:1").unwrap();
+    let mut delays = Vec::new();
+    while delays.len() < 5 {
+        let e = events.recv_timeout(WAIT).expect("a retry");
+        if let EventKind::ConnectRetried { ivl_ms } = e.kind {
+            delays.push(ivl_ms);
+        }
+    }
+    assert_eq!(delays, [20, 40, 80, 80, 80]);
+}
