@@ -1,10 +1,11 @@
 //! The ipc transport: ZMTP over Unix domain sockets, as libzmq's `ipc://path`.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::driver::DriverError;
 use crate::endpoint::EndpointError;
+use crate::fd::{FdTransport, SocketStream};
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
 
 /// `ipc://path`: a Unix domain socket file, removed again when the listener closes.
@@ -58,7 +59,7 @@ impl StreamDriver for Ipc {
     }
 
     fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>> {
-        Ok(Box::new(IpcTransport(mio::net::UnixStream::connect(
+        Ok(Box::new(FdTransport(mio::net::UnixStream::connect(
             address,
         )?)))
     }
@@ -81,7 +82,7 @@ struct IpcListener {
 impl StreamListener for IpcListener {
     fn accept(&mut self) -> io::Result<Box<dyn StreamTransport>> {
         let (stream, _) = self.inner.accept()?;
-        Ok(Box::new(IpcTransport(stream)))
+        Ok(Box::new(FdTransport(stream)))
     }
 
     fn endpoint(&self) -> String {
@@ -93,53 +94,22 @@ impl StreamListener for IpcListener {
     }
 }
 
-struct IpcTransport(mio::net::UnixStream);
+impl SocketStream for mio::net::UnixStream {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        mio::net::UnixStream::take_error(self)
+    }
 
-impl StreamTransport for IpcTransport {
-    fn finish_connect(&mut self) -> io::Result<bool> {
-        if let Some(e) = self.0.take_error()? {
-            return Err(e);
-        }
-        match self.0.peer_addr() {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(e) => Err(e),
-        }
+    fn peer_connected(&self) -> io::Result<()> {
+        self.peer_addr().map(drop)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
     }
 
     fn peer_address(&self) -> String {
         "ipc://".into()
     }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.0.shutdown(std::net::Shutdown::Write)
-    }
-
-    fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        crate::stream::read_fd_into(self.0.as_raw_fd(), buf, max)
-    }
-}
-
-impl Read for IpcTransport {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Write for IpcTransport {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
 }
 
 crate::delegate_source!(IpcListener, inner);
-crate::delegate_source!(IpcTransport, 0);

@@ -27,7 +27,7 @@ pub trait StreamTransport: Read + Write + mio::event::Source + Send {
     /// Reads into the spare capacity of `buf` (at most `max` octets) and extends it by what was
     /// read; the read buffer of the ZMTP connection, so frames are later sliced out of it with
     /// no copy. The default zero-fills the space first; fd-based transports read into it
-    /// directly (see [`read_fd_into`]).
+    /// directly (see [`crate::fd::read_fd_into`]).
     fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
         let len = buf.len();
         buf.resize(len + max, 0);
@@ -35,28 +35,6 @@ pub trait StreamTransport: Read + Write + mio::event::Source + Send {
         buf.truncate(len + *got.as_ref().unwrap_or(&0));
         got
     }
-}
-
-/// [`StreamTransport::read_into`] for transports with a file descriptor: `read(2)` straight
-/// into the buffer's uninitialised spare capacity, with no zero-filling and no copy.
-pub fn read_fd_into(
-    fd: std::os::fd::RawFd,
-    buf: &mut bytes::BytesMut,
-    max: usize,
-) -> io::Result<usize> {
-    buf.reserve(max);
-    let spare = buf.spare_capacity_mut();
-    let want = spare.len().min(max);
-    // SAFETY: `spare` is writable memory of at least `want` octets owned by `buf`; read(2) only
-    // writes to it (never reads), and returns how many octets it initialised.
-    let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), want) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = n as usize;
-    // SAFETY: read(2) initialised the first `n` octets of the spare capacity.
-    unsafe { buf.set_len(buf.len() + n) };
-    Ok(n)
 }
 
 /// A non-blocking listener the I/O thread polls.

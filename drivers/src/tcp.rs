@@ -1,12 +1,13 @@
 //! The tcp transport: ZMTP over TCP, as libzmq's `tcp://host:port`.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::driver::DriverError;
 use crate::endpoint::{Endpoint, EndpointError};
+use crate::fd::{FdTransport, SocketStream};
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
 
 /// `tcp://host:port`. Binding to `*` means every interface, port `*` (or 0) an ephemeral port.
@@ -88,7 +89,7 @@ impl StreamDriver for Tcp {
         let addr = resolve(&host, port)?;
         let stream = mio::net::TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
-        Ok(Box::new(TcpTransport(stream)))
+        Ok(Box::new(FdTransport(stream)))
     }
 }
 
@@ -101,7 +102,7 @@ impl StreamListener for TcpListener {
     fn accept(&mut self) -> io::Result<Box<dyn StreamTransport>> {
         let (stream, _) = self.inner.accept()?;
         stream.set_nodelay(true)?;
-        Ok(Box::new(TcpTransport(stream)))
+        Ok(Box::new(FdTransport(stream)))
     }
 
     fn endpoint(&self) -> String {
@@ -109,56 +110,24 @@ impl StreamListener for TcpListener {
     }
 }
 
-struct TcpTransport(mio::net::TcpStream);
+impl SocketStream for mio::net::TcpStream {
+    fn take_error(&self) -> io::Result<Option<io::Error>> {
+        mio::net::TcpStream::take_error(self)
+    }
 
-impl StreamTransport for TcpTransport {
-    fn finish_connect(&mut self) -> io::Result<bool> {
-        if let Some(e) = self.0.take_error()? {
-            return Err(e);
-        }
-        match self.0.peer_addr() {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(e) => Err(e),
-        }
+    fn peer_connected(&self) -> io::Result<()> {
+        self.peer_addr().map(drop)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
     }
 
     fn peer_address(&self) -> String {
-        self.0
-            .peer_addr()
+        self.peer_addr()
             .map(endpoint_of)
             .unwrap_or_else(|_| "tcp://?".into())
-    }
-
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.0.shutdown(std::net::Shutdown::Write)
-    }
-
-    fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
-        use std::os::fd::AsRawFd;
-        crate::stream::read_fd_into(self.0.as_raw_fd(), buf, max)
-    }
-}
-
-impl Read for TcpTransport {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Write for TcpTransport {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
     }
 }
 
 crate::delegate_source!(TcpListener, inner);
-crate::delegate_source!(TcpTransport, 0);
