@@ -80,6 +80,17 @@ fn fail(e: impl std::fmt::Display) -> Failure {
     (exit::FAILURE, e.to_string())
 }
 
+/// A socket of type `t`, bound to or connected to `endpoint`.
+fn open(ctx: &Context, t: SocketType, endpoint: &str, bind: bool) -> Result<Socket, Failure> {
+    let mut s = ctx.socket(t).map_err(fail)?;
+    if bind {
+        s.bind(endpoint).map_err(fail)?;
+    } else {
+        s.connect(endpoint).map_err(fail)?;
+    }
+    Ok(s)
+}
+
 pub fn run(args: Args) -> Result<(), Failure> {
     let ctx = Context::new().map_err(fail)?;
     match args.test {
@@ -87,46 +98,44 @@ pub fn run(args: Args) -> Result<(), Failure> {
             bind_to,
             message_size,
             message_count,
-        } => {
-            let mut pull = ctx.socket(SocketType::Pull).map_err(fail)?;
-            pull.bind(&bind_to).map_err(fail)?;
-            local_thr(&mut pull, message_size, message_count)
-        }
+        } => local_thr(
+            &mut open(&ctx, SocketType::Pull, &bind_to, true)?,
+            message_size,
+            message_count,
+        ),
         Test::remote_thr {
             connect_to,
             message_size,
             message_count,
-        } => {
-            let mut push = ctx.socket(SocketType::Push).map_err(fail)?;
-            push.connect(&connect_to).map_err(fail)?;
-            remote_thr(&mut push, message_size, message_count)
-        }
+        } => remote_thr(
+            &mut open(&ctx, SocketType::Push, &connect_to, false)?,
+            message_size,
+            message_count,
+        ),
         Test::local_lat {
             bind_to,
             message_size,
             roundtrip_count,
-        } => {
-            let mut rep = ctx.socket(SocketType::Rep).map_err(fail)?;
-            rep.bind(&bind_to).map_err(fail)?;
-            local_lat(&mut rep, message_size, roundtrip_count)
-        }
+        } => local_lat(
+            &mut open(&ctx, SocketType::Rep, &bind_to, true)?,
+            message_size,
+            roundtrip_count,
+        ),
         Test::remote_lat {
             connect_to,
             message_size,
             roundtrip_count,
-        } => {
-            let mut req = ctx.socket(SocketType::Req).map_err(fail)?;
-            req.connect(&connect_to).map_err(fail)?;
-            remote_lat(&mut req, message_size, roundtrip_count)
-        }
+        } => remote_lat(
+            &mut open(&ctx, SocketType::Req, &connect_to, false)?,
+            message_size,
+            roundtrip_count,
+        ),
         Test::inproc_thr {
             message_size,
             message_count,
         } => {
-            let mut pull = ctx.socket(SocketType::Pull).map_err(fail)?;
-            pull.bind("inproc://thr_test").map_err(fail)?;
-            let mut push = ctx.socket(SocketType::Push).map_err(fail)?;
-            push.connect("inproc://thr_test").map_err(fail)?;
+            let mut pull = open(&ctx, SocketType::Pull, "inproc://thr_test", true)?;
+            let mut push = open(&ctx, SocketType::Push, "inproc://thr_test", false)?;
             let sender =
                 std::thread::spawn(move || remote_thr(&mut push, message_size, message_count));
             local_thr(&mut pull, message_size, message_count)?;
@@ -138,10 +147,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
             message_size,
             roundtrip_count,
         } => {
-            let mut rep = ctx.socket(SocketType::Rep).map_err(fail)?;
-            rep.bind("inproc://lat_test").map_err(fail)?;
-            let mut req = ctx.socket(SocketType::Req).map_err(fail)?;
-            req.connect("inproc://lat_test").map_err(fail)?;
+            let mut rep = open(&ctx, SocketType::Rep, "inproc://lat_test", true)?;
+            let mut req = open(&ctx, SocketType::Req, "inproc://lat_test", false)?;
             let echo =
                 std::thread::spawn(move || local_lat(&mut rep, message_size, roundtrip_count));
             remote_lat(&mut req, message_size, roundtrip_count)?;
