@@ -2,10 +2,13 @@
 //! CONFLATE, LINGER, unbind/disconnect, ROUTER_HANDOVER, XPUB_VERBOSE, heartbeats, REQ/REP order,
 //! PAIR exclusivity.
 
+mod support;
+
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use support::eventually;
 use zvtran::drivers::blocking::BlockingConnection;
 use zvtran::zmtp::{Config, Role};
 use zvtran::{
@@ -14,17 +17,6 @@ use zvtran::{
 };
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 #[test]
 fn poller_waits_on_several_sockets() {
