@@ -71,9 +71,17 @@ impl Context {
         })
     }
 
-    /// A socket of a classic type.
+    /// A socket of one of the types with a preset (every classic and draft type).
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket, Error> {
-        Socket::new(self.inner.clone(), socket_type)
+        let pattern = zvtran_patterns::preset::for_type(socket_type).ok_or(Error::NotSupported(
+            "this socket type has no preset: compose it with Pattern::builder()",
+        ))?;
+        Ok(Socket::new(self.inner.clone(), pattern))
+    }
+
+    /// A socket with a composed pattern (see [`crate::Pattern::builder`]).
+    pub fn socket_with(&self, pattern: zvtran_patterns::Pattern) -> Socket {
+        Socket::new(self.inner.clone(), pattern)
     }
 
     /// Adds a transport under its scheme (replacing one of the same scheme); sockets of this

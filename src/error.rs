@@ -51,6 +51,9 @@ pub enum SendError {
     /// This socket type cannot send (ENOTSUP).
     #[error("this socket type cannot send (ENOTSUP)")]
     NotSupported(Message),
+    /// A single-part socket (RFC 37's thread-safe types) was given a multipart message.
+    #[error("this socket takes single-part messages only (RFC 37 thread-safe types)")]
+    Multipart(Message),
     /// A message needs at least one frame; a ROUTER's needs a routing id and a body.
     #[error("a message needs at least one frame (a ROUTER's, a routing id first)")]
     EmptyMessage,
@@ -63,7 +66,8 @@ impl SendError {
             SendError::WouldBlock(m)
             | SendError::Unroutable(m)
             | SendError::WrongState(m)
-            | SendError::NotSupported(m) => Some(m),
+            | SendError::NotSupported(m)
+            | SendError::Multipart(m) => Some(m),
             SendError::EmptyMessage => None,
         }
     }

@@ -34,6 +34,9 @@ pub use proxy::proxy;
 pub use socket::Socket;
 pub use zmtp::{Message, SocketType};
 pub use zvtran_drivers::monitor::{EventKind, MonitorEvent};
+pub use zvtran_patterns::{
+    Envelope, Filter, Inbound, OnFull, Outbound, Pattern, PatternBuilder, PatternError,
+};
 
 pub use zmtp;
 pub use zvtran_drivers as drivers;

@@ -152,12 +152,12 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Socket, Error> {
-        let pattern = patterns::preset::for_type(socket_type).ok_or(Error::NotSupported(
-            "this socket type is composed by the dynamic patterns API, not a classic preset",
-        ))?;
+    pub(crate) fn new(ctx: Arc<ContextInner>, pattern: Pattern) -> Socket {
+        let socket_type = pattern.socket_type();
+        let mut options = Options::new(socket_type);
+        options.conflate = pattern.conflate();
         let io = ctx.next_io();
-        Ok(Socket {
+        Socket {
             shared: Arc::new(Shared {
                 mailbox: SegQueue::new(),
                 signal: Signal::default(),
@@ -169,13 +169,13 @@ impl Socket {
             pattern,
             peers: PeerMap::default(),
             closing: Vec::new(),
-            options: Options::new(socket_type),
+            options,
             sndtimeo: None,
             rcvtimeo: None,
             endpoints: Vec::new(),
             last_endpoint: String::new(),
             io,
-        })
+        }
     }
 
     /// The socket type.
@@ -606,6 +606,7 @@ fn convert_send(e: patterns::SendError) -> SendError {
         patterns::SendError::Unroutable(m) => SendError::Unroutable(m),
         patterns::SendError::WrongState(m) => SendError::WrongState(m),
         patterns::SendError::NotSupported(m) => SendError::NotSupported(m),
+        patterns::SendError::Multipart(m) => SendError::Multipart(m),
         _ => SendError::EmptyMessage,
     }
 }

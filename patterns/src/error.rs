@@ -18,6 +18,9 @@ pub enum SendError {
     /// The request-reply state machine forbids sending now (EFSM).
     #[error("cannot send in this state (a reply or request is outstanding)")]
     WrongState(Message),
+    /// A single-part socket (RFC 37's thread-safe types) was given a multipart message.
+    #[error("this socket type takes single-part messages only")]
+    Multipart(Message),
     /// A ROUTER message needs a routing id frame and at least one more.
     #[error("a ROUTER message needs a routing id frame and a body")]
     NoRoutingId,

@@ -37,6 +37,7 @@
     )
 )]
 
+pub mod builder;
 pub mod error;
 pub mod pattern;
 pub mod peer;
@@ -45,6 +46,7 @@ pub mod strategy;
 #[cfg(test)]
 mod testing;
 
+pub use builder::{Envelope, Filter, Inbound, OnFull, Outbound, PatternBuilder, PatternError};
 pub use error::{AttachError, RecvError, SendError};
-pub use pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions, subscription_message};
+pub use pattern::{Pattern, subscription_message};
 pub use peer::{PeerId, PeerMeta, PeerPipes};

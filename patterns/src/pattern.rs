@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 use zmtp::{Message, SocketType};
 
+use crate::builder::{OnFull, PatternBuilder};
 use crate::error::{AttachError, RecvError, SendError};
 use crate::peer::{PeerId, PeerMeta, PeerPipes};
 use crate::strategy::by_identity::RoutingTable;
@@ -16,7 +17,7 @@ use crate::strategy::subscription::SubscriptionTrie;
 
 /// How messages the application sends are distributed.
 #[derive(Debug, Clone)]
-pub enum Outbound {
+pub(crate) enum Out {
     /// The application cannot send.
     None,
     /// Each message to the next peer with room; blocks when all are full.
@@ -29,7 +30,7 @@ pub enum Outbound {
 
 /// How messages from peers reach the application.
 #[derive(Debug, Clone)]
-pub enum Inbound {
+pub(crate) enum In {
     /// The application cannot receive.
     None,
     /// One message from each peer in turn.
@@ -38,7 +39,7 @@ pub enum Inbound {
 
 /// What is added to or taken from messages on their way.
 #[derive(Debug, Clone)]
-pub enum Envelope {
+pub(crate) enum Env {
     /// Messages pass as they are.
     None,
     /// REQ: delimiter in front of requests, strict send/receive alternation.
@@ -51,7 +52,7 @@ pub enum Envelope {
 
 /// The pattern's part in subscriptions.
 #[derive(Debug, Clone)]
-pub enum Subscriptions {
+pub(crate) enum Subs {
     /// No subscriptions.
     None,
     /// PUB/XPUB: peers subscribe; sends are filtered per peer. `xpub` passes subscription
@@ -84,30 +85,35 @@ pub enum Subscriptions {
 #[derive(Debug, Clone)]
 pub struct Pattern {
     socket_type: SocketType,
-    outbound: Outbound,
-    inbound: Inbound,
-    envelope: Envelope,
-    subscriptions: Subscriptions,
+    outbound: Out,
+    inbound: In,
+    envelope: Env,
+    subscriptions: Subs,
     routing: Option<RoutingTable>,
     max_peers: Option<usize>,
     router_mandatory: bool,
     peers: Vec<PeerId>,
     subscribes_received: u64,
+    on_full: OnFull,
+    single_part: bool,
 }
 
 impl Pattern {
-    /// A pattern from its parts. `routing` is needed by [`Outbound::ByIdentity`] and
-    /// [`Envelope::RoutingId`].
-    pub fn new(
+    /// A composition builder; see [`PatternBuilder`].
+    pub fn builder() -> PatternBuilder {
+        PatternBuilder::new()
+    }
+
+    /// A pattern from its parts (the builder checks them first).
+    pub(crate) fn from_parts(
         socket_type: SocketType,
-        outbound: Outbound,
-        inbound: Inbound,
-        envelope: Envelope,
-        subscriptions: Subscriptions,
+        outbound: Out,
+        inbound: In,
+        envelope: Env,
+        subscriptions: Subs,
     ) -> Pattern {
-        let routing = (matches!(outbound, Outbound::ByIdentity)
-            || matches!(envelope, Envelope::RoutingId))
-        .then(|| RoutingTable::new(false));
+        let routing = (matches!(outbound, Out::ByIdentity) || matches!(envelope, Env::RoutingId))
+            .then(|| RoutingTable::new(false));
         Pattern {
             socket_type,
             outbound,
@@ -119,13 +125,31 @@ impl Pattern {
             router_mandatory: false,
             peers: Vec::new(),
             subscribes_received: 0,
+            on_full: OnFull::Block,
+            single_part: false,
         }
     }
 
-    /// Caps the number of peers (a PAIR takes one).
-    pub fn with_max_peers(mut self, max: usize) -> Pattern {
-        self.max_peers = Some(max);
-        self
+    /// Sets what the builder decided beyond the parts.
+    pub(crate) fn configure(
+        &mut self,
+        max_peers: Option<usize>,
+        on_full: OnFull,
+        single_part: bool,
+    ) {
+        self.max_peers = max_peers;
+        self.on_full = on_full;
+        self.single_part = single_part;
+    }
+
+    /// Whether queues keep only the newest message (on_full(Conflate), ZMQ_CONFLATE).
+    pub fn conflate(&self) -> bool {
+        self.on_full == OnFull::Conflate
+    }
+
+    /// Whether the thread-safe rule applies: single-part messages only.
+    pub fn single_part(&self) -> bool {
+        self.single_part
     }
 
     /// The socket type announced on the wire.
@@ -147,7 +171,7 @@ impl Pattern {
 
     /// XPUB_VERBOSE: pass every subscribe to the application.
     pub fn set_xpub_verbose(&mut self, on: bool) {
-        if let Subscriptions::Publisher { verbose, .. } = &mut self.subscriptions {
+        if let Subs::Publisher { verbose, .. } = &mut self.subscriptions {
             *verbose = on;
         }
     }
@@ -178,11 +202,11 @@ impl Pattern {
         }
         self.peers.push(peer);
         match &mut self.outbound {
-            Outbound::LoadBalance(lb) => lb.activate(peer),
-            Outbound::FanOut(fo) => fo.add(peer),
-            Outbound::None | Outbound::ByIdentity => {}
+            Out::LoadBalance(lb) => lb.activate(peer),
+            Out::FanOut(fo) => fo.add(peer),
+            Out::None | Out::ByIdentity => {}
         }
-        if let Inbound::FairQueue(fq) = &mut self.inbound {
+        if let In::FairQueue(fq) = &mut self.inbound {
             fq.activate(peer);
         }
         Ok(())
@@ -201,7 +225,7 @@ impl Pattern {
         if let Some(routing) = &mut self.routing {
             displaced = routing.identify(peer, meta)?.displaced;
         }
-        if let Subscriptions::Subscriber { local, .. } = &self.subscriptions {
+        if let Subs::Subscriber { local, .. } = &self.subscriptions {
             for (topic, count) in local.entries() {
                 for _ in 0..count {
                     let _ = pipes.try_send(peer, subscription_message(1, &topic));
@@ -218,13 +242,13 @@ impl Pattern {
             r.remove(peer);
         }
         match &mut self.outbound {
-            Outbound::LoadBalance(lb) => lb.remove(peer),
-            Outbound::FanOut(fo) => {
+            Out::LoadBalance(lb) => lb.remove(peer),
+            Out::FanOut(fo) => {
                 let gone = fo.remove(peer);
                 // An XPUB learns that the topics only this peer wanted are no longer wanted.
                 if let (
                     Some(gone),
-                    Subscriptions::Publisher {
+                    Subs::Publisher {
                         xpub: true,
                         all,
                         pending,
@@ -241,7 +265,7 @@ impl Pattern {
                     }
                 }
             }
-            Outbound::None | Outbound::ByIdentity => {}
+            Out::None | Out::ByIdentity => {}
         }
     }
 
@@ -249,27 +273,27 @@ impl Pattern {
     pub fn peer_removed(&mut self, peer: PeerId) {
         self.peer_closing(peer);
         self.peers.retain(|p| *p != peer);
-        if let Inbound::FairQueue(fq) = &mut self.inbound {
+        if let In::FairQueue(fq) = &mut self.inbound {
             fq.remove(peer);
         }
     }
 
     /// The peer's inbound pipe has messages again. A publisher takes its subscriptions now.
     pub fn peer_readable(&mut self, peer: PeerId, pipes: &mut dyn PeerPipes) {
-        if matches!(self.subscriptions, Subscriptions::Publisher { .. }) {
+        if matches!(self.subscriptions, Subs::Publisher { .. }) {
             while let Some(msg) = pipes.try_recv(peer) {
                 self.take_subscription(peer, msg);
             }
             return;
         }
-        if let Inbound::FairQueue(fq) = &mut self.inbound {
+        if let In::FairQueue(fq) = &mut self.inbound {
             fq.activate(peer);
         }
     }
 
     /// The peer's outbound pipe has room again.
     pub fn peer_writable(&mut self, peer: PeerId) {
-        if let Outbound::LoadBalance(lb) = &mut self.outbound {
+        if let Out::LoadBalance(lb) = &mut self.outbound {
             if self.peers.contains(&peer) {
                 lb.activate(peer);
             }
@@ -277,7 +301,7 @@ impl Pattern {
     }
 
     fn take_subscription(&mut self, peer: PeerId, msg: Message) {
-        let Subscriptions::Publisher {
+        let Subs::Publisher {
             xpub,
             verbose,
             all,
@@ -291,7 +315,7 @@ impl Pattern {
             _ => None,
         };
         let filter = match &mut self.outbound {
-            Outbound::FanOut(fo) => fo.filter_mut(peer),
+            Out::FanOut(fo) => fo.filter_mut(peer),
             _ => None,
         };
         let (Some(flag), Some(filter)) = (change, filter) else {
@@ -327,7 +351,7 @@ impl Pattern {
     }
 
     fn change_subscription(&mut self, flag: u8, topic: &[u8], pipes: &mut dyn PeerPipes) -> bool {
-        let Subscriptions::Subscriber { local, .. } = &mut self.subscriptions else {
+        let Subs::Subscriber { local, .. } = &mut self.subscriptions else {
             return false;
         };
         let known = if flag == 1 {
@@ -348,12 +372,15 @@ impl Pattern {
 
     /// Sends a message the application gave us.
     pub fn send(&mut self, msg: Message, pipes: &mut dyn PeerPipes) -> Result<(), SendError> {
+        if self.single_part && self.body_len(&msg) > 1 {
+            return Err(SendError::Multipart(msg));
+        }
         match &mut self.envelope {
-            Envelope::Req(ReqState::AwaitingReply(_)) | Envelope::Rep(RepState::Idle) => {
+            Env::Req(ReqState::AwaitingReply(_)) | Env::Rep(RepState::Idle) => {
                 return Err(SendError::WrongState(msg));
             }
-            Envelope::Req(state) => {
-                let Outbound::LoadBalance(lb) = &mut self.outbound else {
+            Env::Req(state) => {
+                let Out::LoadBalance(lb) = &mut self.outbound else {
                     return Err(SendError::NotSupported(msg));
                 };
                 return match lb.send(ReqState::wrap(msg), pipes) {
@@ -367,16 +394,16 @@ impl Pattern {
                     }
                 };
             }
-            Envelope::Rep(state) => {
+            Env::Rep(state) => {
                 if let RepState::Replying { peer, envelope } = std::mem::take(state) {
                     // The requester may be gone or full: the reply is dropped, as in libzmq.
                     let _ = pipes.try_send(peer, RepState::join(envelope, msg));
                 }
                 return Ok(());
             }
-            Envelope::None | Envelope::RoutingId => {}
+            Env::None | Env::RoutingId => {}
         }
-        if let Subscriptions::Subscriber { user_messages, .. } = &self.subscriptions {
+        if let Subs::Subscriber { user_messages, .. } = &self.subscriptions {
             if !*user_messages {
                 return Err(SendError::NotSupported(msg));
             }
@@ -390,16 +417,16 @@ impl Pattern {
             }
         }
         match &mut self.outbound {
-            Outbound::None => Err(SendError::NotSupported(msg)),
-            Outbound::LoadBalance(lb) => lb
+            Out::None => Err(SendError::NotSupported(msg)),
+            Out::LoadBalance(lb) => lb
                 .send(msg, pipes)
                 .map(|_| ())
                 .map_err(SendError::WouldBlock),
-            Outbound::FanOut(fo) => {
+            Out::FanOut(fo) => {
                 fo.send(msg, pipes);
                 Ok(())
             }
-            Outbound::ByIdentity => self.route(msg, pipes),
+            Out::ByIdentity => self.route(msg, pipes),
         }
     }
 
@@ -421,7 +448,7 @@ impl Pattern {
         };
         match pipes.try_send(peer, msg) {
             Ok(()) => Ok(()),
-            Err(mut back) if self.router_mandatory => {
+            Err(mut back) if self.router_mandatory || self.on_full == OnFull::Block => {
                 back.push_front(id);
                 Err(SendError::WouldBlock(back))
             }
@@ -432,25 +459,29 @@ impl Pattern {
 
     /// Receives the next message for the application.
     pub fn recv(&mut self, pipes: &mut dyn PeerPipes) -> Result<Message, RecvError> {
-        if let Subscriptions::Publisher { xpub, pending, .. } = &mut self.subscriptions {
+        if let Subs::Publisher { xpub, pending, .. } = &mut self.subscriptions {
             if !*xpub {
                 return Err(RecvError::NotSupported);
             }
             return pending.pop_front().ok_or(RecvError::WouldBlock);
         }
-        let Inbound::FairQueue(fq) = &mut self.inbound else {
+        let In::FairQueue(fq) = &mut self.inbound else {
             return Err(RecvError::NotSupported);
         };
         loop {
             match &mut self.envelope {
-                Envelope::Req(ReqState::Idle) | Envelope::Rep(RepState::Replying { .. }) => {
+                Env::Req(ReqState::Idle) | Env::Rep(RepState::Replying { .. }) => {
                     return Err(RecvError::WrongState);
                 }
                 _ => {}
             }
             let (peer, msg) = fq.recv(pipes).ok_or(RecvError::WouldBlock)?;
+            // RFC 37: a thread-safe socket MUST discard multipart messages from the wire.
+            if self.single_part && msg.len() > 1 {
+                continue;
+            }
             match &mut self.envelope {
-                Envelope::Req(state) => {
+                Env::Req(state) => {
                     // Only the reply from the peer we asked; anything else is dropped.
                     if *state != ReqState::AwaitingReply(peer) {
                         continue;
@@ -460,21 +491,21 @@ impl Pattern {
                         return Ok(body);
                     }
                 }
-                Envelope::Rep(state) => {
+                Env::Rep(state) => {
                     if let Some((envelope, body)) = RepState::split(msg) {
                         *state = RepState::Replying { peer, envelope };
                         return Ok(body);
                     }
                 }
-                Envelope::RoutingId => {
+                Env::RoutingId => {
                     if let Some(id) = self.routing.as_ref().and_then(|r| r.routing_id(peer)) {
                         let mut msg = msg;
                         msg.push_front(id.clone());
                         return Ok(msg);
                     }
                 }
-                Envelope::None => {
-                    if let Subscriptions::Subscriber {
+                Env::None => {
+                    if let Subs::Subscriber {
                         local,
                         filter_inbound: true,
                         ..
@@ -494,12 +525,10 @@ impl Pattern {
     /// Whether a `recv` might succeed now (POLLIN).
     pub fn can_recv(&self, pipes: &dyn PeerPipes) -> bool {
         match (&self.subscriptions, &self.envelope) {
-            (Subscriptions::Publisher { pending, .. }, _) => !pending.is_empty(),
-            (_, Envelope::Req(ReqState::Idle)) | (_, Envelope::Rep(RepState::Replying { .. })) => {
-                false
-            }
+            (Subs::Publisher { pending, .. }, _) => !pending.is_empty(),
+            (_, Env::Req(ReqState::Idle)) | (_, Env::Rep(RepState::Replying { .. })) => false,
             _ => {
-                matches!(self.inbound, Inbound::FairQueue(_))
+                matches!(self.inbound, In::FairQueue(_))
                     && self.peers.iter().any(|p| pipes.has_message(*p))
             }
         }
@@ -508,19 +537,28 @@ impl Pattern {
     /// Whether a `send` would not block now (POLLOUT).
     pub fn can_send(&self, pipes: &dyn PeerPipes) -> bool {
         match (&self.envelope, &self.outbound) {
-            (Envelope::Req(ReqState::AwaitingReply(_)), _) | (Envelope::Rep(RepState::Idle), _) => {
-                false
-            }
-            (Envelope::Rep(_), _) => true,
-            (_, Outbound::LoadBalance(_)) => self.peers.iter().any(|p| pipes.has_room(*p)),
-            (_, Outbound::FanOut(_) | Outbound::ByIdentity) => true,
-            (_, Outbound::None) => matches!(
+            (Env::Req(ReqState::AwaitingReply(_)), _) | (Env::Rep(RepState::Idle), _) => false,
+            (Env::Rep(_), _) => true,
+            (_, Out::LoadBalance(_)) => self.peers.iter().any(|p| pipes.has_room(*p)),
+            (_, Out::FanOut(_) | Out::ByIdentity) => true,
+            (_, Out::None) => matches!(
                 self.subscriptions,
-                Subscriptions::Subscriber {
+                Subs::Subscriber {
                     user_messages: true,
                     ..
                 }
             ),
+        }
+    }
+}
+
+impl Pattern {
+    /// Frames of a message that count for the single-part rule: a routing id in front (which
+    /// the type carries as the message's metadata on other stacks) does not.
+    fn body_len(&self, msg: &Message) -> usize {
+        match self.outbound {
+            Out::ByIdentity => msg.len().saturating_sub(1),
+            _ => msg.len(),
         }
     }
 }

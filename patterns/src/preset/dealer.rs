@@ -2,16 +2,15 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::{fair_queue::FairQueue, load_balance::LoadBalance};
+use crate::builder::{Inbound, Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// DEALER: asynchronous request-reply without envelopes.
 pub fn dealer() -> Pattern {
-    Pattern::new(
-        SocketType::Dealer,
-        Outbound::LoadBalance(LoadBalance::new()),
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::None,
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Dealer)
+            .outbound(Outbound::LoadBalance)
+            .inbound(Inbound::FairQueue),
     )
 }

@@ -1,4 +1,4 @@
-//! The classic socket types as compositions of strategies; none is a copy of another.
+//! The classic socket types, each a composition made with the same builder users have.
 
 mod dealer;
 mod pair;
@@ -21,6 +21,15 @@ pub use router::router;
 pub use subscriber::{sub, xsub};
 
 use zmtp::SocketType;
+
+/// A preset's composition is fixed and covered by tests, so building it cannot fail.
+#[allow(
+    clippy::expect_used,
+    reason = "every preset is built by a test; an error is a bug here"
+)]
+fn valid(builder: crate::builder::PatternBuilder) -> crate::Pattern {
+    builder.build().expect("a preset is a valid composition")
+}
 
 /// The preset for a classic socket type; `None` for the draft types, which the dynamic
 /// patterns issue composes.

@@ -2,17 +2,16 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::{fair_queue::FairQueue, load_balance::LoadBalance};
+use crate::builder::{Inbound, Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// PAIR: an exclusive pair; a second peer is refused.
 pub fn pair() -> Pattern {
-    Pattern::new(
-        SocketType::Pair,
-        Outbound::LoadBalance(LoadBalance::new()),
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::None,
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Pair)
+            .outbound(Outbound::LoadBalance)
+            .inbound(Inbound::FairQueue)
+            .max_peers(1),
     )
-    .with_max_peers(1)
 }

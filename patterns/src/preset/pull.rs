@@ -2,16 +2,14 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::fair_queue::FairQueue;
+use crate::builder::{Inbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// PULL: one message from each pusher in turn.
 pub fn pull() -> Pattern {
-    Pattern::new(
-        SocketType::Pull,
-        Outbound::None,
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::None,
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Pull)
+            .inbound(Inbound::FairQueue),
     )
 }

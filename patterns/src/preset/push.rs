@@ -2,16 +2,14 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::load_balance::LoadBalance;
+use crate::builder::{Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// PUSH: each message to the next peer with room; blocks at the high-water mark.
 pub fn push() -> Pattern {
-    Pattern::new(
-        SocketType::Push,
-        Outbound::LoadBalance(LoadBalance::new()),
-        Inbound::None,
-        Envelope::None,
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Push)
+            .outbound(Outbound::LoadBalance),
     )
 }

@@ -2,17 +2,15 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::envelope::RepState;
-use crate::strategy::fair_queue::FairQueue;
+use crate::builder::{Envelope, Inbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// REP: receive a request, then send its reply, in strict turn.
 pub fn rep() -> Pattern {
-    Pattern::new(
-        SocketType::Rep,
-        Outbound::None,
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::Rep(RepState::Idle),
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Rep)
+            .inbound(Inbound::FairQueue)
+            .envelope(Envelope::Reply),
     )
 }

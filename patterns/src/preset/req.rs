@@ -2,17 +2,16 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::envelope::ReqState;
-use crate::strategy::{fair_queue::FairQueue, load_balance::LoadBalance};
+use crate::builder::{Envelope, Inbound, Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// REQ: send a request, then receive its reply, in strict turn.
 pub fn req() -> Pattern {
-    Pattern::new(
-        SocketType::Req,
-        Outbound::LoadBalance(LoadBalance::new()),
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::Req(ReqState::Idle),
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Req)
+            .outbound(Outbound::LoadBalance)
+            .inbound(Inbound::FairQueue)
+            .envelope(Envelope::Request),
     )
 }

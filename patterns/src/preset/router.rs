@@ -2,16 +2,16 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::fair_queue::FairQueue;
+use crate::builder::{Envelope, Inbound, Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// ROUTER: received messages carry the sender's routing id first; sent messages name their peer.
 pub fn router() -> Pattern {
-    Pattern::new(
-        SocketType::Router,
-        Outbound::ByIdentity,
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::RoutingId,
-        Subscriptions::None,
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Router)
+            .outbound(Outbound::RouteById)
+            .inbound(Inbound::FairQueue)
+            .envelope(Envelope::RoutingId),
     )
 }

@@ -2,31 +2,27 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Envelope, Inbound, Outbound, Pattern, Subscriptions};
-use crate::strategy::fan_out::FanOut;
-use crate::strategy::{fair_queue::FairQueue, subscription::SubscriptionTrie};
-
-fn subscriber(socket_type: SocketType, xsub: bool) -> Pattern {
-    Pattern::new(
-        socket_type,
-        Outbound::FanOut(FanOut::unfiltered()),
-        Inbound::FairQueue(FairQueue::new()),
-        Envelope::None,
-        Subscriptions::Subscriber {
-            local: SubscriptionTrie::new(),
-            filter_inbound: !xsub,
-            user_messages: xsub,
-        },
-    )
-}
+use crate::builder::{Filter, Inbound, Outbound, PatternBuilder};
+use crate::pattern::Pattern;
 
 /// SUB: subscribes with options, receives matching messages (filtered here too).
 pub fn sub() -> Pattern {
-    subscriber(SocketType::Sub, false)
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::Sub)
+            .inbound(Inbound::FairQueue)
+            .filter(Filter::Subscribe),
+    )
 }
 
 /// XSUB: subscribes by sending `\x01topic` / `\x00topic`; other messages go to every publisher;
 /// receives everything its publishers send.
 pub fn xsub() -> Pattern {
-    subscriber(SocketType::XSub, true)
+    super::valid(
+        PatternBuilder::new()
+            .wire_type(SocketType::XSub)
+            .outbound(Outbound::FanOut)
+            .inbound(Inbound::FairQueue)
+            .filter(Filter::SubscribeByMessage),
+    )
 }

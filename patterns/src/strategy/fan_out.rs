@@ -51,18 +51,34 @@ impl FanOut {
         self.filters.as_mut().and_then(|f| f.get_mut(&peer))
     }
 
-    /// Copies `msg` to every matching peer; returns how many took it.
-    pub fn send(&mut self, msg: Message, pipes: &mut dyn PeerPipes) -> usize {
+    fn targets(&self, msg: &Message) -> Vec<PeerId> {
         let topic = msg.first().map(|f| f.as_ref()).unwrap_or_default();
-        let targets: Vec<PeerId> = self
-            .peers
+        self.peers
             .iter()
             .copied()
             .filter(|p| match &self.filters {
                 None => true,
                 Some(f) => f.get(p).is_some_and(|t| t.matches(topic)),
             })
-            .collect();
+            .collect()
+    }
+
+    /// Copies `msg` to every matching peer only if every one of them has room (libzmq's
+    /// XPUB_NODROP); otherwise gives it back so the sender can wait.
+    pub fn send_when_all_have_room(
+        &mut self,
+        msg: Message,
+        pipes: &mut dyn PeerPipes,
+    ) -> Result<usize, Message> {
+        if self.targets(&msg).into_iter().any(|p| !pipes.has_room(p)) {
+            return Err(msg);
+        }
+        Ok(self.send(msg, pipes))
+    }
+
+    /// Copies `msg` to every matching peer; returns how many took it.
+    pub fn send(&mut self, msg: Message, pipes: &mut dyn PeerPipes) -> usize {
+        let targets = self.targets(&msg);
         let mut delivered = 0;
         let mut msg = Some(msg);
         let last = targets.len().saturating_sub(1);
