@@ -2,8 +2,8 @@
 
 use zmtp::SocketType;
 
-use crate::pattern::{Env, In, Out, Pattern, Subs};
-use crate::strategy::envelope::{RepState, ReqState};
+use crate::pattern::{Env, In, Out, Pattern, Settings, Subs};
+use crate::strategy::envelope::{RepState, ReqState, SurveyReplyState, SurveyState};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::fan_out::FanOut;
 use crate::strategy::load_balance::LoadBalance;
@@ -50,6 +50,12 @@ pub enum Filter {
     /// The application subscribes by sending `\x01topic` / `\x00topic`; received messages are
     /// not filtered here (XSUB).
     SubscribeByMessage,
+    /// Peers join groups; each sent message (group first, then body) goes to the peers that
+    /// joined that exact group (RADIO).
+    PeerGroups,
+    /// We join groups with `join()`: joins go to every peer (JOIN commands on the wire), and
+    /// received messages of other groups are dropped (DISH).
+    JoinGroups,
 }
 
 /// What is put on or taken off messages on their way.
@@ -64,6 +70,14 @@ pub enum Envelope {
     Reply,
     /// Received messages get the sender's routing id as their first frame (ROUTER).
     RoutingId,
+    /// As `RoutingId`, but each peer's id is a 4-octet number we choose when it attaches,
+    /// whatever it announced (SERVER, PEER).
+    GeneratedId,
+    /// Each survey carries an id; only replies to the open survey are received, until the
+    /// survey's deadline (SURVEYOR).
+    Survey,
+    /// Each reply goes to whoever sent the survey it answers, with its id (RESPONDENT).
+    SurveyReply,
 }
 
 /// What a send does when the chosen peer (or a fan-out target) is at its high-water mark.
@@ -102,9 +116,20 @@ pub enum PatternError {
     ReplyNeedsFairQueueOnly,
     /// Routing by id needs ids the application can see.
     #[error(
-        "route-by-id outbound needs the routing-id envelope, so received messages say who sent them"
+        "route-by-id outbound needs a routing-id envelope (RoutingId or GeneratedId), so received messages say who sent them"
     )]
     RouteByIdNeedsRoutingIdEnvelope,
+    /// Generated ids exist to route by.
+    #[error("the generated-id envelope names peers for route-by-id outbound: choose it")]
+    GeneratedIdNeedsRouteById,
+    /// A survey goes to every peer and waits for their replies.
+    #[error(
+        "a survey goes to every peer and collects replies: choose fan-out outbound and fair-queue inbound"
+    )]
+    SurveyNeedsFanOutAndInbound,
+    /// Groups filter a fan-out.
+    #[error("peer groups filter a fan-out: choose fan-out outbound")]
+    GroupsNeedFanOut,
     /// Peer subscriptions decide where messages go: they need a fan-out to filter.
     #[error("peer subscriptions filter a fan-out: choose fan-out outbound")]
     PeerSubscriptionsNeedFanOut,
@@ -214,7 +239,10 @@ impl PatternBuilder {
     pub fn build(self) -> Result<Pattern, PatternError> {
         let wire_type = self.wire_type.ok_or(PatternError::NoWireType)?;
         let (o, i, f, e) = (self.outbound, self.inbound, self.filter, self.envelope);
-        let subscriber = matches!(f, Filter::Subscribe | Filter::SubscribeByMessage);
+        let subscriber = matches!(
+            f,
+            Filter::Subscribe | Filter::SubscribeByMessage | Filter::JoinGroups
+        );
         if o == Outbound::None && i == Inbound::None && !subscriber {
             return Err(PatternError::Inert);
         }
@@ -222,12 +250,20 @@ impl PatternBuilder {
             Envelope::Request if o != Outbound::LoadBalance || i != Inbound::FairQueue => {
                 return Err(PatternError::RequestNeedsLoadBalanceAndReply);
             }
-            Envelope::Reply if o != Outbound::None || i != Inbound::FairQueue => {
+            Envelope::Reply | Envelope::SurveyReply
+                if o != Outbound::None || i != Inbound::FairQueue =>
+            {
                 return Err(PatternError::ReplyNeedsFairQueueOnly);
+            }
+            Envelope::GeneratedId if o != Outbound::RouteById => {
+                return Err(PatternError::GeneratedIdNeedsRouteById);
+            }
+            Envelope::Survey if o != Outbound::FanOut || i != Inbound::FairQueue => {
+                return Err(PatternError::SurveyNeedsFanOutAndInbound);
             }
             _ => {}
         }
-        if o == Outbound::RouteById && e != Envelope::RoutingId {
+        if o == Outbound::RouteById && !matches!(e, Envelope::RoutingId | Envelope::GeneratedId) {
             return Err(PatternError::RouteByIdNeedsRoutingIdEnvelope);
         }
         match f {
@@ -236,10 +272,15 @@ impl PatternBuilder {
             {
                 return Err(PatternError::PeerSubscriptionsNeedFanOut);
             }
-            Filter::Subscribe | Filter::SubscribeByMessage if i != Inbound::FairQueue => {
+            Filter::PeerGroups if o != Outbound::FanOut => {
+                return Err(PatternError::GroupsNeedFanOut);
+            }
+            Filter::Subscribe | Filter::SubscribeByMessage | Filter::JoinGroups
+                if i != Inbound::FairQueue =>
+            {
                 return Err(PatternError::SubscriberNeedsInbound);
             }
-            Filter::Subscribe if o != Outbound::None => {
+            Filter::Subscribe | Filter::JoinGroups if o != Outbound::None => {
                 return Err(PatternError::SubscriberOutbound(f));
             }
             Filter::SubscribeByMessage if o != Outbound::FanOut => {
@@ -273,6 +314,7 @@ impl PatternBuilder {
             {
                 Out::FanOut(FanOut::filtered())
             }
+            Outbound::FanOut if f == Filter::PeerGroups => Out::FanOut(FanOut::grouped()),
             Outbound::FanOut => Out::FanOut(FanOut::unfiltered()),
             Outbound::RouteById => Out::ByIdentity,
         };
@@ -284,24 +326,40 @@ impl PatternBuilder {
             Envelope::None => Env::None,
             Envelope::Request => Env::Req(ReqState::Idle),
             Envelope::Reply => Env::Rep(RepState::Idle),
-            Envelope::RoutingId => Env::RoutingId,
+            Envelope::RoutingId | Envelope::GeneratedId => Env::RoutingId,
+            Envelope::Survey => Env::Survey(SurveyState::default()),
+            Envelope::SurveyReply => Env::SurveyReply(SurveyReplyState::Idle),
         };
         let subscriptions = match f {
             Filter::None => Subs::None,
-            Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible => Subs::Publisher {
-                xpub: f == Filter::PeerSubscriptionsVisible,
-                verbose: false,
-                all: SubscriptionTrie::new(),
-                pending: Default::default(),
-            },
-            Filter::Subscribe | Filter::SubscribeByMessage => Subs::Subscriber {
-                local: SubscriptionTrie::new(),
-                filter_inbound: f == Filter::Subscribe,
-                user_messages: f == Filter::SubscribeByMessage,
-            },
+            Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible | Filter::PeerGroups => {
+                Subs::Publisher {
+                    xpub: f == Filter::PeerSubscriptionsVisible,
+                    verbose: false,
+                    all: SubscriptionTrie::new(),
+                    pending: Default::default(),
+                }
+            }
+            Filter::Subscribe | Filter::SubscribeByMessage | Filter::JoinGroups => {
+                Subs::Subscriber {
+                    local: SubscriptionTrie::new(),
+                    filter_inbound: f != Filter::SubscribeByMessage,
+                    user_messages: f == Filter::SubscribeByMessage,
+                    exact: f == Filter::JoinGroups,
+                }
+            }
         };
         let mut pattern = Pattern::from_parts(wire_type, out, inbound, envelope, subscriptions);
-        pattern.configure(self.max_peers, on_full, self.single_part);
+        pattern.configure(Settings {
+            max_peers: self.max_peers,
+            on_full,
+            single_part: self.single_part,
+            generated_ids: e == Envelope::GeneratedId,
+            // A routing id (ROUTER, SERVER, PEER) or group (RADIO) in front of what the
+            // application sends, a group in front of what a DISH receives: not the body.
+            send_head: o == Outbound::RouteById || f == Filter::PeerGroups,
+            recv_wire_head: f == Filter::JoinGroups,
+        });
         Ok(pattern)
     }
 }

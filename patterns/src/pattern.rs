@@ -9,7 +9,7 @@ use crate::builder::{OnFull, PatternBuilder};
 use crate::error::{AttachError, RecvError, SendError};
 use crate::peer::{PeerId, PeerMeta, PeerPipes};
 use crate::strategy::by_identity::RoutingTable;
-use crate::strategy::envelope::{RepState, ReqState};
+use crate::strategy::envelope::{RepState, ReqState, SurveyReplyState, SurveyState};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::fan_out::FanOut;
 use crate::strategy::load_balance::LoadBalance;
@@ -48,6 +48,10 @@ pub(crate) enum Env {
     Rep(RepState),
     /// ROUTER: received messages get the sender's routing id in front.
     RoutingId,
+    /// SURVEYOR: surveys carry an id; only replies to the open survey count.
+    Survey(SurveyState),
+    /// RESPONDENT: replies go back with the survey's id to whoever asked.
+    SurveyReply(SurveyReplyState),
 }
 
 /// The pattern's part in subscriptions.
@@ -77,7 +81,23 @@ pub(crate) enum Subs {
         filter_inbound: bool,
         /// Subscription messages the application may send itself (XSUB).
         user_messages: bool,
+        /// Groups (DISH): the first frame must equal a joined group, not start with it.
+        exact: bool,
     },
+}
+
+/// What the builder decided beyond the parts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) max_peers: Option<usize>,
+    pub(crate) on_full: OnFull,
+    pub(crate) single_part: bool,
+    /// Routing ids are 4-octet numbers we assign at attach time (SERVER, PEER).
+    pub(crate) generated_ids: bool,
+    /// Sent messages carry a routing id or group before the body.
+    pub(crate) send_head: bool,
+    /// Messages from the wire carry a group before the body (DISH).
+    pub(crate) recv_wire_head: bool,
 }
 
 /// A socket's semantics, composed from strategies that know peers only by id. Build one with
@@ -96,6 +116,9 @@ pub struct Pattern {
     subscribes_received: u64,
     on_full: OnFull,
     single_part: bool,
+    generated_ids: bool,
+    send_head: bool,
+    recv_wire_head: bool,
 }
 
 impl Pattern {
@@ -127,19 +150,45 @@ impl Pattern {
             subscribes_received: 0,
             on_full: OnFull::Block,
             single_part: false,
+            generated_ids: false,
+            send_head: false,
+            recv_wire_head: false,
         }
     }
 
     /// Sets what the builder decided beyond the parts.
-    pub(crate) fn configure(
-        &mut self,
-        max_peers: Option<usize>,
-        on_full: OnFull,
-        single_part: bool,
-    ) {
-        self.max_peers = max_peers;
-        self.on_full = on_full;
-        self.single_part = single_part;
+    pub(crate) fn configure(&mut self, settings: Settings) {
+        self.max_peers = settings.max_peers;
+        self.on_full = settings.on_full;
+        self.single_part = settings.single_part;
+        self.generated_ids = settings.generated_ids;
+        self.send_head = settings.send_head;
+        self.recv_wire_head = settings.recv_wire_head;
+    }
+
+    /// Whether the application subscribes by call (`subscribe`, SUB) or joins groups by call
+    /// (`join`, DISH): `Some(exact)`, where `exact` means groups.
+    pub fn subscribes_by_call(&self) -> Option<bool> {
+        match &self.subscriptions {
+            Subs::Subscriber {
+                user_messages: false,
+                exact,
+                ..
+            } => Some(*exact),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a SURVEYOR: the socket closes each survey at its deadline.
+    pub fn is_surveyor(&self) -> bool {
+        matches!(self.envelope, Env::Survey(_))
+    }
+
+    /// Closes the open survey: replies to it that arrive later are dropped.
+    pub fn end_survey(&mut self) {
+        if let Env::Survey(state) = &mut self.envelope {
+            state.current = None;
+        }
     }
 
     /// Whether queues keep only the newest message (on_full(Conflate), ZMQ_CONFLATE).
@@ -201,6 +250,9 @@ impl Pattern {
             }
         }
         self.peers.push(peer);
+        if let (true, Some(routing)) = (self.generated_ids, &mut self.routing) {
+            routing.assign_generated(peer);
+        }
         match &mut self.outbound {
             Out::LoadBalance(lb) => lb.activate(peer),
             Out::FanOut(fo) => fo.add(peer),
@@ -222,7 +274,7 @@ impl Pattern {
         pipes: &mut dyn PeerPipes,
     ) -> Result<Option<PeerId>, AttachError> {
         let mut displaced = None;
-        if let Some(routing) = &mut self.routing {
+        if let (false, Some(routing)) = (self.generated_ids, &mut self.routing) {
             displaced = routing.identify(peer, meta)?.displaced;
         }
         if let Subs::Subscriber { local, .. } = &self.subscriptions {
@@ -394,6 +446,25 @@ impl Pattern {
                     }
                 };
             }
+            Env::Survey(state) => {
+                let Out::FanOut(fo) = &mut self.outbound else {
+                    return Err(SendError::NotSupported(msg));
+                };
+                fo.send(state.start(msg), pipes);
+                return Ok(());
+            }
+            Env::SurveyReply(state) => {
+                return match std::mem::take(state) {
+                    SurveyReplyState::Answering { peer, id } => {
+                        let mut msg = msg;
+                        msg.push_front(id);
+                        // The surveyor may be gone or full: the reply is dropped, as in nng.
+                        let _ = pipes.try_send(peer, msg);
+                        Ok(())
+                    }
+                    SurveyReplyState::Idle => Err(SendError::WrongState(msg)),
+                };
+            }
             Env::Rep(state) => {
                 if let RepState::Replying { peer, envelope } = std::mem::take(state) {
                     // The requester may be gone or full: the reply is dropped, as in libzmq.
@@ -477,7 +548,7 @@ impl Pattern {
             }
             let (peer, msg) = fq.recv(pipes).ok_or(RecvError::WouldBlock)?;
             // RFC 37: a thread-safe socket MUST discard multipart messages from the wire.
-            if self.single_part && msg.len() > 1 {
+            if self.single_part && msg.len() > 1 + usize::from(self.recv_wire_head) {
                 continue;
             }
             match &mut self.envelope {
@@ -497,6 +568,19 @@ impl Pattern {
                         return Ok(body);
                     }
                 }
+                Env::Survey(state) => {
+                    if let Some(reply) = state.accept(msg) {
+                        return Ok(reply);
+                    }
+                }
+                Env::SurveyReply(state) => {
+                    let mut msg = msg;
+                    if let Some(id) = msg.pop_front().filter(|_| !msg.is_empty()) {
+                        // A new survey replaces one left unanswered, as in nng.
+                        *state = SurveyReplyState::Answering { peer, id };
+                        return Ok(msg);
+                    }
+                }
                 Env::RoutingId => {
                     if let Some(id) = self.routing.as_ref().and_then(|r| r.routing_id(peer)) {
                         let mut msg = msg;
@@ -508,11 +592,17 @@ impl Pattern {
                     if let Subs::Subscriber {
                         local,
                         filter_inbound: true,
+                        exact,
                         ..
                     } = &self.subscriptions
                     {
                         let topic = msg.first().map(|f| f.as_ref()).unwrap_or_default();
-                        if !local.matches(topic) {
+                        let wanted = if *exact {
+                            local.contains(topic)
+                        } else {
+                            local.matches(topic)
+                        };
+                        if !wanted {
                             continue;
                         }
                     }
@@ -556,10 +646,7 @@ impl Pattern {
     /// Frames of a message that count for the single-part rule: a routing id in front (which
     /// the type carries as the message's metadata on other stacks) does not.
     fn body_len(&self, msg: &Message) -> usize {
-        match self.outbound {
-            Out::ByIdentity => msg.len().saturating_sub(1),
-            _ => msg.len(),
-        }
+        msg.len().saturating_sub(usize::from(self.send_head))
     }
 }
 
@@ -751,12 +838,138 @@ mod tests {
     }
 
     #[test]
+    fn server_gives_peers_generated_ids_and_stays_single_part() {
+        let mut server = preset::server();
+        let mut pipes = FakePipes::default();
+        ready(&mut server, &mut pipes, 1, Some("ignored"));
+        ready(&mut server, &mut pipes, 2, None);
+        let id1 = server.routing_id(PeerId(1)).unwrap().clone();
+        assert_eq!(id1.len(), 4);
+        assert_ne!(&id1[..], b"ignored");
+        pipes.deliver(PeerId(1), Message::from("hi"));
+        let got = server.recv(&mut pipes).unwrap();
+        assert_eq!(got.frames(), [id1.clone(), Bytes::from_static(b"hi")]);
+        // Multipart from the wire is dropped (RFC 37, thread-safe types).
+        pipes.deliver(PeerId(2), Message::from_frames(["a", "b"]));
+        assert_eq!(server.recv(&mut pipes), Err(RecvError::WouldBlock));
+        server
+            .send(
+                Message::from_frames([id1.clone(), Bytes::from_static(b"back")]),
+                &mut pipes,
+            )
+            .unwrap();
+        assert_eq!(pipes.sent(PeerId(1)), [Message::from("back")]);
+        assert!(matches!(
+            server.send(
+                Message::from_frames([id1, Bytes::from_static(b"a"), Bytes::from_static(b"b")]),
+                &mut pipes
+            ),
+            Err(SendError::Multipart(_))
+        ));
+        let mut client = preset::client();
+        assert!(matches!(
+            client.send(Message::from_frames(["a", "b"]), &mut pipes),
+            Err(SendError::Multipart(_))
+        ));
+    }
+
+    #[test]
+    fn radio_sends_to_exact_groups_and_dish_filters() {
+        let mut radio = preset::radio();
+        let mut pipes = FakePipes::default();
+        ready(&mut radio, &mut pipes, 1, None);
+        ready(&mut radio, &mut pipes, 2, None);
+        pipes.deliver(PeerId(1), subscription_message(1, b"weather"));
+        pipes.deliver(PeerId(2), subscription_message(1, b"weather-eu"));
+        radio.peer_readable(PeerId(1), &mut pipes);
+        radio.peer_readable(PeerId(2), &mut pipes);
+        radio
+            .send(Message::from_frames(["weather", "rain"]), &mut pipes)
+            .unwrap();
+        assert_eq!(pipes.sent(PeerId(1)).len(), 1);
+        assert_eq!(
+            pipes.sent(PeerId(2)).len(),
+            0,
+            "groups match exactly, not by prefix"
+        );
+        pipes.deliver(PeerId(1), subscription_message(0, b"weather"));
+        radio.peer_readable(PeerId(1), &mut pipes);
+        radio
+            .send(Message::from_frames(["weather", "sun"]), &mut pipes)
+            .unwrap();
+        assert_eq!(pipes.sent(PeerId(1)).len(), 0, "after LEAVE");
+
+        let mut dish = preset::dish();
+        ready(&mut dish, &mut pipes, 3, None);
+        assert!(dish.subscribe(b"news", &mut pipes));
+        assert_eq!(pipes.sent(PeerId(3)), [subscription_message(1, b"news")]);
+        pipes.deliver(PeerId(3), Message::from_frames(["newsroom", "x"]));
+        pipes.deliver(PeerId(3), Message::from_frames(["news", "y"]));
+        assert_eq!(
+            dish.recv(&mut pipes),
+            Ok(Message::from_frames(["news", "y"]))
+        );
+    }
+
+    #[test]
+    fn surveyor_collects_replies_to_the_open_survey_only() {
+        let mut surveyor = preset::surveyor();
+        let mut pipes = FakePipes::default();
+        ready(&mut surveyor, &mut pipes, 1, None);
+        ready(&mut surveyor, &mut pipes, 2, None);
+        surveyor
+            .send(Message::from("how many?"), &mut pipes)
+            .unwrap();
+        let s1 = pipes.sent(PeerId(1)).remove(0);
+        assert_eq!(
+            pipes.sent(PeerId(2)).len(),
+            1,
+            "fanned out to every respondent"
+        );
+
+        let mut respondent = preset::respondent();
+        let mut rpipes = FakePipes::default();
+        ready(&mut respondent, &mut rpipes, 9, None);
+        assert!(matches!(
+            respondent.send(Message::from("unasked"), &mut rpipes),
+            Err(SendError::WrongState(_))
+        ));
+        rpipes.deliver(PeerId(9), s1);
+        assert_eq!(respondent.recv(&mut rpipes), Ok(Message::from("how many?")));
+        respondent
+            .send(Message::from("three"), &mut rpipes)
+            .unwrap();
+        let answer = rpipes.sent(PeerId(9)).remove(0);
+
+        pipes.deliver(PeerId(1), answer.clone());
+        assert_eq!(surveyor.recv(&mut pipes), Ok(Message::from("three")));
+        // After the deadline (or a new survey) the same answer no longer counts.
+        surveyor.end_survey();
+        pipes.deliver(PeerId(1), answer);
+        assert_eq!(surveyor.recv(&mut pipes), Err(RecvError::WouldBlock));
+    }
+
+    #[test]
+    fn bus_sends_to_every_peer_and_receives_from_all() {
+        let mut bus = preset::bus();
+        let mut pipes = FakePipes::default();
+        for id in 1..=3 {
+            ready(&mut bus, &mut pipes, id, None);
+        }
+        bus.send(Message::from("all"), &mut pipes).unwrap();
+        for id in 1..=3 {
+            assert_eq!(pipes.sent(PeerId(id)), [Message::from("all")]);
+        }
+        pipes.deliver(PeerId(2), Message::from("from 2"));
+        assert_eq!(bus.recv(&mut pipes), Ok(Message::from("from 2")));
+    }
+
+    #[test]
     fn every_classic_type_has_a_preset_with_its_wire_type() {
         for t in SocketType::ALL {
-            match preset::for_type(t) {
-                Some(p) => assert_eq!(p.socket_type(), t),
-                None => assert!(t.is_thread_safe(), "{t} has no preset"),
-            }
+            let p = preset::for_type(t).unwrap_or_else(|| panic!("{t} has no preset"));
+            assert_eq!(p.socket_type(), t);
+            assert_eq!(p.single_part(), t.is_thread_safe(), "{t}");
         }
     }
 }

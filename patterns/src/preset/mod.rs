@@ -1,23 +1,33 @@
 //! The classic socket types, each a composition made with the same builder users have.
 
+mod client_server;
 mod dealer;
+mod nng;
 mod pair;
+mod peer_channel;
 mod publisher;
 mod pull;
 mod push;
+mod radio_dish;
 mod rep;
 mod req;
 mod router;
+mod scatter_gather;
 mod subscriber;
 
+pub use client_server::{client, server};
 pub use dealer::dealer;
+pub use nng::{bus, respondent, surveyor};
 pub use pair::pair;
+pub use peer_channel::{channel, peer};
 pub use publisher::{pub_, xpub};
 pub use pull::pull;
 pub use push::push;
+pub use radio_dish::{dish, radio};
 pub use rep::rep;
 pub use req::req;
 pub use router::router;
+pub use scatter_gather::{gather, scatter};
 pub use subscriber::{sub, xsub};
 
 use zmtp::SocketType;
@@ -31,8 +41,7 @@ fn valid(builder: crate::builder::PatternBuilder) -> crate::Pattern {
     builder.build().expect("a preset is a valid composition")
 }
 
-/// The preset for a classic socket type; `None` for the draft types, which the dynamic
-/// patterns issue composes.
+/// The preset for every ZMTP socket type, classic and draft.
 pub fn for_type(socket_type: SocketType) -> Option<crate::Pattern> {
     Some(match socket_type {
         SocketType::Pair => pair(),
@@ -46,6 +55,13 @@ pub fn for_type(socket_type: SocketType) -> Option<crate::Pattern> {
         SocketType::Push => push(),
         SocketType::XPub => xpub(),
         SocketType::XSub => xsub(),
-        _ => return None,
+        SocketType::Client => client(),
+        SocketType::Server => server(),
+        SocketType::Radio => radio(),
+        SocketType::Dish => dish(),
+        SocketType::Scatter => scatter(),
+        SocketType::Gather => gather(),
+        SocketType::Peer => peer(),
+        SocketType::Channel => channel(),
     })
 }

@@ -42,6 +42,21 @@ impl RoutingTable {
         self.handover = on;
     }
 
+    /// Gives `peer` a routing id we choose, a 4-octet number, whatever it announced (SERVER and
+    /// PEER, whose ids are the message's routing id on other stacks).
+    pub fn assign_generated(&mut self, peer: PeerId) -> Bytes {
+        self.remove(peer);
+        loop {
+            self.next_generated = self.next_generated.wrapping_add(1);
+            let id = Bytes::copy_from_slice(&self.next_generated.to_be_bytes());
+            if self.next_generated != 0 && !self.by_id.contains_key(&id) {
+                self.by_id.insert(id.clone(), peer);
+                self.by_peer.insert(peer, id.clone());
+                return id;
+            }
+        }
+    }
+
     /// Gives `peer` its routing id. A peer identified again (after a reconnection) drops its
     /// old id first.
     pub fn identify(&mut self, peer: PeerId, meta: &PeerMeta) -> Result<Identified, AttachError> {

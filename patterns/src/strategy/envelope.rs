@@ -93,3 +93,70 @@ mod tests {
         assert_eq!(RepState::split(Message::from_frames(["x", "y"])), None);
     }
 }
+
+/// SURVEYOR: each survey carries a 4-octet id in front; only replies with the current id count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SurveyState {
+    /// The id of the survey being answered, if one is open.
+    pub current: Option<u32>,
+    /// The last id used.
+    pub last: u32,
+}
+
+impl SurveyState {
+    /// Opens a new survey and puts its id in front of `msg`.
+    pub fn start(&mut self, mut msg: Message) -> Message {
+        self.last = self.last.wrapping_add(1);
+        self.current = Some(self.last);
+        msg.push_front(Bytes::copy_from_slice(&self.last.to_be_bytes()));
+        msg
+    }
+
+    /// Takes the id off a reply; `None` if it answers no open survey (late or foreign).
+    pub fn accept(&self, mut msg: Message) -> Option<Message> {
+        let current = self.current?;
+        let id = msg.pop_front()?;
+        (id.as_ref() == current.to_be_bytes() && !msg.is_empty()).then_some(msg)
+    }
+}
+
+/// RESPONDENT: remembers which survey (and from whom) it is answering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SurveyReplyState {
+    /// No survey to answer.
+    #[default]
+    Idle,
+    /// Answering the survey `id` from `peer`.
+    Answering {
+        /// Who asked.
+        peer: PeerId,
+        /// The survey id to put back in front.
+        id: Bytes,
+    },
+}
+
+#[cfg(test)]
+mod survey_tests {
+    use super::*;
+
+    #[test]
+    fn surveys_match_their_replies() {
+        let mut s = SurveyState::default();
+        assert_eq!(s.accept(Message::from_frames(["\0\0\0\x01", "x"])), None);
+        let sent = s.start(Message::from("q"));
+        assert_eq!(sent.len(), 2);
+        let id = sent.first().unwrap().clone();
+        assert_eq!(
+            s.accept(Message::from_frames([
+                id.clone(),
+                Bytes::from_static(b"yes")
+            ])),
+            Some(Message::from("yes"))
+        );
+        s.start(Message::from("next"));
+        assert_eq!(
+            s.accept(Message::from_frames([id, Bytes::from_static(b"late")])),
+            None
+        );
+    }
+}

@@ -14,6 +14,8 @@ use crate::peer::{PeerId, PeerPipes};
 pub struct FanOut {
     peers: Vec<PeerId>,
     filters: Option<HashMap<PeerId, SubscriptionTrie>>,
+    /// Groups (RADIO) match the first frame exactly; subscriptions (PUB) match a prefix.
+    exact: bool,
 }
 
 impl FanOut {
@@ -27,6 +29,15 @@ impl FanOut {
         FanOut {
             peers: Vec::new(),
             filters: Some(HashMap::new()),
+            exact: false,
+        }
+    }
+
+    /// Only to peers that joined the message's group, its first frame (RADIO).
+    pub fn grouped() -> Self {
+        FanOut {
+            exact: true,
+            ..FanOut::filtered()
         }
     }
 
@@ -58,6 +69,7 @@ impl FanOut {
             .copied()
             .filter(|p| match &self.filters {
                 None => true,
+                Some(f) if self.exact => f.get(p).is_some_and(|t| t.contains(topic)),
                 Some(f) => f.get(p).is_some_and(|t| t.matches(topic)),
             })
             .collect()

@@ -85,6 +85,21 @@ impl SubscriptionTrie {
         false
     }
 
+    /// Whether `data` itself is subscribed (exact match: RADIO/DISH groups).
+    pub fn contains(&self, data: &[u8]) -> bool {
+        let mut node = &self.root;
+        for &b in data {
+            match node.children.binary_search_by_key(&b, |(k, _)| *k) {
+                Ok(at) => match node.children.get(at) {
+                    Some((_, child)) => node = child,
+                    None => return false,
+                },
+                Err(_) => return false,
+            }
+        }
+        node.count > 0
+    }
+
     /// Whether nothing is subscribed.
     pub fn is_empty(&self) -> bool {
         self.root.count == 0 && self.root.children.is_empty()
@@ -126,6 +141,9 @@ mod tests {
         assert_eq!(t.cancel(b"ab"), Some(true));
         assert!(!t.matches(b"abc") && t.is_empty());
         assert_eq!(t.cancel(b"zz"), None);
+        t.subscribe(b"ab");
+        assert!(t.contains(b"ab") && !t.contains(b"a") && !t.contains(b"abc"));
+        t.cancel(b"ab");
         t.subscribe(b"");
         assert!(t.matches(b"") && t.matches(b"anything"));
         assert_eq!(t.entries(), [(Bytes::new(), 1)]);
