@@ -53,6 +53,13 @@ pub enum SocketOption {
     Subscribe(Bytes),
     /// ZMQ_UNSUBSCRIBE (SUB): remove one count of a prefix subscription.
     Unsubscribe(Bytes),
+    /// zmq_join (DISH): join a group (at most 255 octets).
+    Join(Bytes),
+    /// zmq_leave (DISH): leave a group.
+    Leave(Bytes),
+    /// NNG_OPT_SURVEYOR_SURVEYTIME (SURVEYOR): how long replies to a survey are received;
+    /// default 1 s.
+    SurveyTime(Duration),
 }
 
 impl SocketOption {
@@ -121,6 +128,9 @@ impl SocketOption {
             "RCVTIMEO" => SocketOption::RcvTimeo(forever_or_millis()?),
             "SUBSCRIBE" => SocketOption::Subscribe(bytes()),
             "UNSUBSCRIBE" => SocketOption::Unsubscribe(bytes()),
+            "JOIN" => SocketOption::Join(bytes()),
+            "LEAVE" => SocketOption::Leave(bytes()),
+            "SURVEY_TIME" => SocketOption::SurveyTime(millis()?),
             "LAST_ENDPOINT" => return Err(bad("LAST_ENDPOINT can only be read")),
             _ => return Err(Error::UnknownOption(name.to_string())),
         };
@@ -152,6 +162,9 @@ impl SocketOption {
             SocketOption::RcvTimeo(_) => "RCVTIMEO",
             SocketOption::Subscribe(_) => "SUBSCRIBE",
             SocketOption::Unsubscribe(_) => "UNSUBSCRIBE",
+            SocketOption::Join(_) => "JOIN",
+            SocketOption::Leave(_) => "LEAVE",
+            SocketOption::SurveyTime(_) => "SURVEY_TIME",
         }
     }
 
@@ -171,6 +184,12 @@ impl SocketOption {
                 if id.first() == Some(&0) {
                     return Err(bad(shown, "must not start with a zero octet (reserved)"));
                 }
+            }
+            SocketOption::Join(g) | SocketOption::Leave(g) if g.len() > 255 => {
+                return Err(bad(
+                    String::from_utf8_lossy(g).into_owned(),
+                    "a group is at most 255 octets",
+                ));
             }
             SocketOption::HeartbeatTtl(ttl) if ttl.as_millis() > 6_553_599 => {
                 return Err(bad(

@@ -137,6 +137,9 @@ pub struct Socket {
     options: Options,
     sndtimeo: Option<Duration>,
     rcvtimeo: Option<Duration>,
+    survey_time: Duration,
+    /// When the open survey (SURVEYOR) closes.
+    survey_deadline: Option<Instant>,
     endpoints: Vec<Endpoint>,
     last_endpoint: String,
     io: zvtran_drivers::io_thread::IoHandle,
@@ -172,6 +175,8 @@ impl Socket {
             options,
             sndtimeo: None,
             rcvtimeo: None,
+            survey_time: Duration::from_secs(1),
+            survey_deadline: None,
             endpoints: Vec::new(),
             last_endpoint: String::new(),
             io,
@@ -290,8 +295,11 @@ impl Socket {
             SocketOption::RouterMandatory(on) => self.pattern.set_router_mandatory(on),
             SocketOption::RouterHandover(on) => self.pattern.set_router_handover(on),
             SocketOption::XpubVerbose(on) => self.pattern.set_xpub_verbose(on),
-            SocketOption::Subscribe(topic) => self.subscription(&topic, true)?,
-            SocketOption::Unsubscribe(topic) => self.subscription(&topic, false)?,
+            SocketOption::Subscribe(topic) => self.subscription(&topic, true, false)?,
+            SocketOption::Unsubscribe(topic) => self.subscription(&topic, false, false)?,
+            SocketOption::Join(group) => self.subscription(&group, true, true)?,
+            SocketOption::Leave(group) => self.subscription(&group, false, true)?,
+            SocketOption::SurveyTime(d) => self.survey_time = d,
         }
         Ok(())
     }
@@ -301,11 +309,19 @@ impl Socket {
         self.set_option(SocketOption::parse(name, value)?)
     }
 
-    fn subscription(&mut self, topic: &[u8], on: bool) -> Result<(), Error> {
-        if self.socket_type() != SocketType::Sub {
-            return Err(Error::NotSupported(
-                "SUBSCRIBE and UNSUBSCRIBE are for SUB sockets (XSUB sends \\x01topic)",
-            ));
+    fn subscription(&mut self, topic: &[u8], on: bool, group: bool) -> Result<(), Error> {
+        match (self.pattern.subscribes_by_call(), group) {
+            (Some(false), false) | (Some(true), true) => {}
+            (_, false) => {
+                return Err(Error::NotSupported(
+                    "SUBSCRIBE and UNSUBSCRIBE are for subscribers such as SUB (XSUB sends \\x01topic)",
+                ));
+            }
+            (_, true) => {
+                return Err(Error::NotSupported(
+                    "JOIN and LEAVE are for sockets that join groups, such as DISH",
+                ));
+            }
         }
         self.process_mailbox();
         let mut pipes = Pipes(&self.peers);
@@ -329,6 +345,33 @@ impl Socket {
         self.set_option(SocketOption::Unsubscribe(Bytes::copy_from_slice(
             topic.as_ref(),
         )))
+    }
+
+    /// Joins a group (DISH): messages of that group are received.
+    pub fn join(&mut self, group: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.set_option(SocketOption::Join(Bytes::copy_from_slice(group.as_ref())))
+    }
+
+    /// Leaves a group (DISH).
+    pub fn leave(&mut self, group: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.set_option(SocketOption::Leave(Bytes::copy_from_slice(group.as_ref())))
+    }
+
+    /// Connects (like [`connect`](Self::connect)) and returns the routing id this socket knows
+    /// the new peer by, for types with generated ids (PEER's `zmq_connect_peer`).
+    pub fn connect_peer(&mut self, endpoint: &str) -> Result<Bytes, Error> {
+        let resolved = self.connect(endpoint)?;
+        let newest = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.endpoint == resolved)
+            .map(|(id, _)| *id)
+            .max();
+        newest
+            .and_then(|id| self.pattern.routing_id(PeerId(id)).cloned())
+            .ok_or(Error::NotSupported(
+                "connect_peer needs a socket type with generated routing ids, such as PEER",
+            ))
     }
 
     /// Monitor events from now on (listening, accepted, connected, handshake, disconnected...).
@@ -390,7 +433,12 @@ impl Socket {
             self.process_mailbox();
             let mut pipes = Pipes(&self.peers);
             match self.pattern.send(msg, &mut pipes) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if self.pattern.is_surveyor() {
+                        self.survey_deadline = Some(Instant::now() + self.survey_time);
+                    }
+                    return Ok(());
+                }
                 Err(patterns::SendError::WouldBlock(back)) => {
                     msg = back;
                     if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -428,6 +476,25 @@ impl Socket {
     }
 
     fn recv_until(&mut self, deadline: Option<Instant>) -> Result<Message, RecvError> {
+        if !self.pattern.is_surveyor() {
+            return self.recv_loop(deadline);
+        }
+        // A SURVEYOR receives replies only while its survey is open; the first receive that
+        // meets the deadline closes it.
+        let end = self.survey_deadline.ok_or(RecvError::WrongState)?;
+        let result = if Instant::now() >= end {
+            Err(RecvError::WouldBlock)
+        } else {
+            self.recv_loop(Some(deadline.map_or(end, |d| d.min(end))))
+        };
+        if result.is_err() && Instant::now() >= end {
+            self.pattern.end_survey();
+            self.survey_deadline = None;
+        }
+        result
+    }
+
+    fn recv_loop(&mut self, deadline: Option<Instant>) -> Result<Message, RecvError> {
         loop {
             let seen = self.shared.signal.seq();
             self.process_mailbox();

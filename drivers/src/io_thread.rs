@@ -706,7 +706,7 @@ impl Reactor {
         let Some(Unit::Stream(s)) = self.units.get_mut(i) else {
             return Ok(());
         };
-        let subscriber = s.link.options().is_subscriber();
+        let socket_type = s.link.options().socket_type;
         let Some(live) = &mut s.live else {
             return Ok(());
         };
@@ -720,7 +720,7 @@ impl Reactor {
                         let Some(msg) = pipe.try_recv() else {
                             break;
                         };
-                        encode(&mut live.zmtp, msg, subscriber);
+                        encode(&mut live.zmtp, msg, socket_type);
                     }
                 }
             }
@@ -947,8 +947,14 @@ impl StreamUnit {
                 Event::Cancel(t) => live
                     .pending_in
                     .push_back(Subscription::Cancel(t).to_message()),
-                // Groups arrive with RADIO/DISH (the dynamic patterns issue).
-                Event::Join(_) | Event::Leave(_) => {}
+                // A DISH's JOIN and LEAVE reach a RADIO as \x01group / \x00group, the
+                // form its pattern reads, like subscriptions.
+                Event::Join(g) => live
+                    .pending_in
+                    .push_back(Subscription::Subscribe(g).to_message()),
+                Event::Leave(g) => live
+                    .pending_in
+                    .push_back(Subscription::Cancel(g).to_message()),
             }
         }
         if let Some(pipe) = &self.pipe {
@@ -1006,22 +1012,27 @@ impl Fail {
     }
 }
 
-/// Hands one message from the socket to ZMTP. A subscriber's `\x01topic`/`\x00topic` become
-/// SUBSCRIBE/CANCEL (or stay messages for a 3.0 peer, which `zmtp` decides).
-fn encode(zmtp: &mut Connection, msg: Message, subscriber: bool) {
-    if subscriber {
-        if let [frame] = msg.frames() {
-            match frame.first() {
-                Some(1) => {
-                    let _ = zmtp.subscribe(frame.slice(1..));
-                    return;
-                }
-                Some(0) => {
-                    let _ = zmtp.cancel(frame.slice(1..));
-                    return;
-                }
-                _ => {}
-            }
+/// Hands one message from the socket to ZMTP. A SUB's or XSUB's `\x01topic`/`\x00topic`
+/// become SUBSCRIBE/CANCEL (or stay messages for a 3.0 peer, which `zmtp` decides); a DISH's
+/// `\x01group`/`\x00group` become JOIN/LEAVE.
+fn encode(zmtp: &mut Connection, msg: Message, socket_type: zmtp::SocketType) {
+    use zmtp::SocketType::{Dish, Sub, XSub};
+    if let ([frame], Sub | XSub | Dish) = (msg.frames(), socket_type) {
+        let on = match frame.first() {
+            Some(1) => Some(true),
+            Some(0) => Some(false),
+            _ => None,
+        };
+        if let Some(on) = on {
+            let body = frame.slice(1..);
+            // The socket already refused what these could refuse (a group over 255 octets).
+            let _ = match (socket_type, on) {
+                (Dish, true) => zmtp.join(body),
+                (Dish, false) => zmtp.leave(body),
+                (_, true) => zmtp.subscribe(body),
+                (_, false) => zmtp.cancel(body),
+            };
+            return;
         }
     }
     // Messages are never empty here: sockets refuse empty messages.
