@@ -6,8 +6,9 @@ use crate::pattern::{Env, In, Out, Pattern, Settings, Subs};
 use crate::strategy::envelope::{RepState, ReqState, SurveyReplyState, SurveyState};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::fan_out::FanOut;
+use crate::strategy::latest::LatestPerTopic;
 use crate::strategy::load_balance::LoadBalance;
-use crate::strategy::subscription::SubscriptionTrie;
+use crate::strategy::subscription::{PeerSubscriptions, SubscriptionTrie};
 
 /// How messages the application sends are distributed over the peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub enum Inbound {
     None,
     /// One message from each peer that has one, in turn (PULL, DEALER, ROUTER).
     FairQueue,
+    /// Of each topic (first frame), only the newest message waiting is received: a
+    /// last-value cache for a slow reader.
+    LatestPerTopic,
 }
 
 /// Which messages pass, decided by subscriptions.
@@ -127,12 +131,12 @@ pub enum PatternError {
         "a survey goes to every peer and collects replies: choose fan-out outbound and fair-queue inbound"
     )]
     SurveyNeedsFanOutAndInbound,
-    /// Groups filter a fan-out.
-    #[error("peer groups filter a fan-out: choose fan-out outbound")]
-    GroupsNeedFanOut,
-    /// Peer subscriptions decide where messages go: they need a fan-out to filter.
-    #[error("peer subscriptions filter a fan-out: choose fan-out outbound")]
-    PeerSubscriptionsNeedFanOut,
+
+    /// Peer subscriptions or groups decide which peers a message may reach.
+    #[error(
+        "peer subscriptions and groups choose which peers may get a message: choose fan-out (every match) or load-balance (one match)"
+    )]
+    FilterNeedsDistribution,
     /// A subscriber receives what it subscribed to.
     #[error("a subscriber receives: choose fair-queue inbound")]
     SubscriberNeedsInbound,
@@ -267,16 +271,13 @@ impl PatternBuilder {
             return Err(PatternError::RouteByIdNeedsRoutingIdEnvelope);
         }
         match f {
-            Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible
-                if o != Outbound::FanOut =>
+            Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible | Filter::PeerGroups
+                if !matches!(o, Outbound::FanOut | Outbound::LoadBalance) =>
             {
-                return Err(PatternError::PeerSubscriptionsNeedFanOut);
-            }
-            Filter::PeerGroups if o != Outbound::FanOut => {
-                return Err(PatternError::GroupsNeedFanOut);
+                return Err(PatternError::FilterNeedsDistribution);
             }
             Filter::Subscribe | Filter::SubscribeByMessage | Filter::JoinGroups
-                if i != Inbound::FairQueue =>
+                if i == Inbound::None =>
             {
                 return Err(PatternError::SubscriberNeedsInbound);
             }
@@ -303,24 +304,16 @@ impl PatternBuilder {
             _ => OnFull::Drop,
         });
         let out = match o {
-            Outbound::None if subscriber => Out::FanOut(FanOut::unfiltered()),
+            Outbound::None if subscriber => Out::FanOut(FanOut::new()),
             Outbound::None => Out::None,
             Outbound::LoadBalance => Out::LoadBalance(LoadBalance::new()),
-            Outbound::FanOut
-                if matches!(
-                    f,
-                    Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible
-                ) =>
-            {
-                Out::FanOut(FanOut::filtered())
-            }
-            Outbound::FanOut if f == Filter::PeerGroups => Out::FanOut(FanOut::grouped()),
-            Outbound::FanOut => Out::FanOut(FanOut::unfiltered()),
+            Outbound::FanOut => Out::FanOut(FanOut::new()),
             Outbound::RouteById => Out::ByIdentity,
         };
         let inbound = match i {
             Inbound::None => In::None,
             Inbound::FairQueue => In::FairQueue(FairQueue::new()),
+            Inbound::LatestPerTopic => In::Latest(LatestPerTopic::new()),
         };
         let envelope = match e {
             Envelope::None => Env::None,
@@ -334,6 +327,7 @@ impl PatternBuilder {
             Filter::None => Subs::None,
             Filter::PeerSubscriptions | Filter::PeerSubscriptionsVisible | Filter::PeerGroups => {
                 Subs::Publisher {
+                    peers: PeerSubscriptions::new(f == Filter::PeerGroups),
                     xpub: f == Filter::PeerSubscriptionsVisible,
                     verbose: false,
                     all: SubscriptionTrie::new(),
@@ -400,9 +394,11 @@ mod tests {
                 PatternError::RouteByIdNeedsRoutingIdEnvelope,
             ),
             (
-                b().outbound(Outbound::LoadBalance)
+                b().outbound(Outbound::RouteById)
+                    .inbound(Inbound::FairQueue)
+                    .envelope(Envelope::RoutingId)
                     .filter(Filter::PeerSubscriptions),
-                PatternError::PeerSubscriptionsNeedFanOut,
+                PatternError::FilterNeedsDistribution,
             ),
             (
                 b().filter(Filter::Subscribe),

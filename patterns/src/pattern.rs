@@ -12,8 +12,9 @@ use crate::strategy::by_identity::RoutingTable;
 use crate::strategy::envelope::{RepState, ReqState, SurveyReplyState, SurveyState};
 use crate::strategy::fair_queue::FairQueue;
 use crate::strategy::fan_out::FanOut;
+use crate::strategy::latest::LatestPerTopic;
 use crate::strategy::load_balance::LoadBalance;
-use crate::strategy::subscription::SubscriptionTrie;
+use crate::strategy::subscription::{PeerSubscriptions, SubscriptionTrie};
 
 /// How messages the application sends are distributed.
 #[derive(Debug, Clone)]
@@ -35,6 +36,34 @@ pub(crate) enum In {
     None,
     /// One message from each peer in turn.
     FairQueue(FairQueue),
+    /// Only the newest waiting message of each topic.
+    Latest(LatestPerTopic),
+}
+
+impl In {
+    fn activate(&mut self, peer: PeerId) {
+        match self {
+            In::FairQueue(fq) => fq.activate(peer),
+            In::Latest(l) => l.activate(peer),
+            In::None => {}
+        }
+    }
+
+    fn remove(&mut self, peer: PeerId) {
+        match self {
+            In::FairQueue(fq) => fq.remove(peer),
+            In::Latest(l) => l.remove(peer),
+            In::None => {}
+        }
+    }
+
+    fn recv(&mut self, pipes: &mut dyn PeerPipes) -> Option<(PeerId, Message)> {
+        match self {
+            In::FairQueue(fq) => fq.recv(pipes),
+            In::Latest(l) => l.recv(pipes),
+            In::None => None,
+        }
+    }
 }
 
 /// What is added to or taken from messages on their way.
@@ -59,10 +88,12 @@ pub(crate) enum Env {
 pub(crate) enum Subs {
     /// No subscriptions.
     None,
-    /// PUB/XPUB: peers subscribe; sends are filtered per peer. `xpub` passes subscription
-    /// changes (and other messages from peers) to the application; `verbose` passes every
-    /// subscribe, not only the first for a topic.
+    /// PUB/XPUB/RADIO: peers subscribe (or join groups); sends go only to accepting peers.
+    /// `xpub` passes subscription changes (and other messages from peers) to the application;
+    /// `verbose` passes every subscribe, not only the first for a topic.
     Publisher {
+        /// Each peer's subscriptions or groups.
+        peers: PeerSubscriptions,
         /// Subscriptions reach the application (XPUB).
         xpub: bool,
         /// XPUB_VERBOSE.
@@ -258,14 +289,14 @@ impl Pattern {
             Out::FanOut(fo) => fo.add(peer),
             Out::None | Out::ByIdentity => {}
         }
-        if let In::FairQueue(fq) = &mut self.inbound {
-            fq.activate(peer);
+        if let Subs::Publisher { peers, .. } = &mut self.subscriptions {
+            peers.add_peer(peer);
         }
+        self.inbound.activate(peer);
         Ok(())
     }
 
-    /// The peer completed a handshake (again, after a reconnection). A ROUTER identifies it; a
-    /// subscriber sends it every subscription (the pipe is fresh: stale ones were dropped).
+    /// The peer completed a handshake (again, after a reconnection): a ROUTER identifies it.
     /// Returns a peer that lost its routing id to this one (ROUTER_HANDOVER).
     pub fn peer_ready(
         &mut self,
@@ -277,6 +308,14 @@ impl Pattern {
         if let (false, Some(routing)) = (self.generated_ids, &mut self.routing) {
             displaced = routing.identify(peer, meta)?.displaced;
         }
+        let _ = pipes;
+        Ok(displaced)
+    }
+
+    /// A subscriber writes every subscription (or group) into a peer's pipe: when the pipe
+    /// attaches, and again when a reconnection gave it a fresh queue (stale ones were dropped).
+    /// Like libzmq, this needs no handshake first: the pipe carries them once connected.
+    pub fn replay_subscriptions(&self, peer: PeerId, pipes: &mut dyn PeerPipes) {
         if let Subs::Subscriber { local, .. } = &self.subscriptions {
             for (topic, count) in local.entries() {
                 for _ in 0..count {
@@ -284,7 +323,6 @@ impl Pattern {
                 }
             }
         }
-        Ok(displaced)
     }
 
     /// The peer is going away: nothing more is routed to it, though what it already sent may
@@ -295,29 +333,27 @@ impl Pattern {
         }
         match &mut self.outbound {
             Out::LoadBalance(lb) => lb.remove(peer),
-            Out::FanOut(fo) => {
-                let gone = fo.remove(peer);
-                // An XPUB learns that the topics only this peer wanted are no longer wanted.
-                if let (
-                    Some(gone),
-                    Subs::Publisher {
-                        xpub: true,
-                        all,
-                        pending,
-                        ..
-                    },
-                ) = (gone, &mut self.subscriptions)
-                {
-                    for (topic, count) in gone.entries() {
-                        for _ in 0..count {
-                            if all.cancel(&topic) == Some(true) {
-                                pending.push_back(subscription_message(0, &topic));
-                            }
+            Out::FanOut(fo) => fo.remove(peer),
+            Out::None | Out::ByIdentity => {}
+        }
+        if let Subs::Publisher {
+            peers,
+            xpub,
+            all,
+            pending,
+            ..
+        } = &mut self.subscriptions
+        {
+            // An XPUB learns that the topics only this peer wanted are no longer wanted.
+            if let (Some(gone), true) = (peers.remove_peer(peer), *xpub) {
+                for (topic, count) in gone.entries() {
+                    for _ in 0..count {
+                        if all.cancel(&topic) == Some(true) {
+                            pending.push_back(subscription_message(0, &topic));
                         }
                     }
                 }
             }
-            Out::None | Out::ByIdentity => {}
         }
     }
 
@@ -325,9 +361,7 @@ impl Pattern {
     pub fn peer_removed(&mut self, peer: PeerId) {
         self.peer_closing(peer);
         self.peers.retain(|p| *p != peer);
-        if let In::FairQueue(fq) = &mut self.inbound {
-            fq.remove(peer);
-        }
+        self.inbound.remove(peer);
     }
 
     /// The peer's inbound pipe has messages again. A publisher takes its subscriptions now.
@@ -338,9 +372,7 @@ impl Pattern {
             }
             return;
         }
-        if let In::FairQueue(fq) = &mut self.inbound {
-            fq.activate(peer);
-        }
+        self.inbound.activate(peer);
     }
 
     /// The peer's outbound pipe has room again.
@@ -354,6 +386,7 @@ impl Pattern {
 
     fn take_subscription(&mut self, peer: PeerId, msg: Message) {
         let Subs::Publisher {
+            peers,
             xpub,
             verbose,
             all,
@@ -366,10 +399,7 @@ impl Pattern {
             [frame] => frame.first().copied().filter(|b| *b <= 1),
             _ => None,
         };
-        let filter = match &mut self.outbound {
-            Out::FanOut(fo) => fo.filter_mut(peer),
-            _ => None,
-        };
+        let filter = peers.get_mut(peer);
         let (Some(flag), Some(filter)) = (change, filter) else {
             // Not a subscription: an XPUB hands it to the application, a PUB drops it.
             if *xpub {
@@ -450,7 +480,7 @@ impl Pattern {
                 let Out::FanOut(fo) = &mut self.outbound else {
                     return Err(SendError::NotSupported(msg));
                 };
-                fo.send(state.start(msg), pipes);
+                fo.send(state.start(msg), pipes, &|_| true);
                 return Ok(());
             }
             Env::SurveyReply(state) => {
@@ -487,17 +517,32 @@ impl Pattern {
                 }
             }
         }
-        match &mut self.outbound {
-            Out::None => Err(SendError::NotSupported(msg)),
-            Out::LoadBalance(lb) => lb
-                .send(msg, pipes)
-                .map(|_| ())
-                .map_err(SendError::WouldBlock),
+        // Which peers a message may reach: with peer subscriptions or groups, those whose
+        // filter accepts its first frame; otherwise all.
+        let filter = match &self.subscriptions {
+            Subs::Publisher { peers, .. } => Some(peers),
+            _ => None,
+        };
+        let topic = msg.first().cloned().unwrap_or_default();
+        let accept = |p: PeerId| filter.is_none_or(|f| f.accepts(p, &topic));
+        let sent = match &mut self.outbound {
+            Out::None => return Err(SendError::NotSupported(msg)),
+            Out::ByIdentity => return self.route(msg, pipes),
+            Out::LoadBalance(lb) if filter.is_some() => lb.send_matching(msg, pipes, &accept),
+            Out::LoadBalance(lb) => lb.send(msg, pipes),
+            Out::FanOut(fo) if self.on_full == OnFull::Block => fo
+                .send_when_all_have_room(msg, pipes, &accept)
+                .map(|_| PeerId(0)),
             Out::FanOut(fo) => {
-                fo.send(msg, pipes);
-                Ok(())
+                fo.send(msg, pipes, &accept);
+                return Ok(());
             }
-            Out::ByIdentity => self.route(msg, pipes),
+        };
+        match sent {
+            Ok(_) => Ok(()),
+            // on_full(Drop): no peer could take it, the message is dropped.
+            Err(_) if self.on_full == OnFull::Drop => Ok(()),
+            Err(back) => Err(SendError::WouldBlock(back)),
         }
     }
 
@@ -536,9 +581,9 @@ impl Pattern {
             }
             return pending.pop_front().ok_or(RecvError::WouldBlock);
         }
-        let In::FairQueue(fq) = &mut self.inbound else {
+        if matches!(self.inbound, In::None) {
             return Err(RecvError::NotSupported);
-        };
+        }
         loop {
             match &mut self.envelope {
                 Env::Req(ReqState::Idle) | Env::Rep(RepState::Replying { .. }) => {
@@ -546,7 +591,7 @@ impl Pattern {
                 }
                 _ => {}
             }
-            let (peer, msg) = fq.recv(pipes).ok_or(RecvError::WouldBlock)?;
+            let (peer, msg) = self.inbound.recv(pipes).ok_or(RecvError::WouldBlock)?;
             // RFC 37: a thread-safe socket MUST discard multipart messages from the wire.
             if self.single_part && msg.len() > 1 + usize::from(self.recv_wire_head) {
                 continue;
@@ -617,10 +662,11 @@ impl Pattern {
         match (&self.subscriptions, &self.envelope) {
             (Subs::Publisher { pending, .. }, _) => !pending.is_empty(),
             (_, Env::Req(ReqState::Idle)) | (_, Env::Rep(RepState::Replying { .. })) => false,
-            _ => {
-                matches!(self.inbound, In::FairQueue(_))
-                    && self.peers.iter().any(|p| pipes.has_message(*p))
-            }
+            _ => match &self.inbound {
+                In::None => false,
+                In::Latest(l) if l.has_pending() => true,
+                _ => self.peers.iter().any(|p| pipes.has_message(*p)),
+            },
         }
     }
 
@@ -667,6 +713,7 @@ mod tests {
     fn ready(p: &mut Pattern, pipes: &mut FakePipes, id: u64, announced: Option<&'static str>) {
         pipes.add(PeerId(id), 100);
         p.peer_attached(PeerId(id)).unwrap();
+        p.replay_subscriptions(PeerId(id), pipes);
         let meta = PeerMeta {
             routing_id: announced.map(Bytes::from),
             ..PeerMeta::unknown()
@@ -947,6 +994,81 @@ mod tests {
         surveyor.end_survey();
         pipes.deliver(PeerId(1), answer);
         assert_eq!(surveyor.recv(&mut pipes), Err(RecvError::WouldBlock));
+    }
+
+    #[test]
+    fn on_full_drop_and_block() {
+        use crate::builder::{Filter, OnFull, Outbound};
+        let mut pipes = FakePipes::default();
+        let mut push = Pattern::builder()
+            .wire_type(SocketType::Push)
+            .outbound(Outbound::LoadBalance)
+            .on_full(OnFull::Drop)
+            .build()
+            .unwrap();
+        pipes.add(PeerId(1), 1);
+        push.peer_attached(PeerId(1)).unwrap();
+        push.send(Message::from("a"), &mut pipes).unwrap();
+        push.send(Message::from("dropped"), &mut pipes).unwrap();
+        assert_eq!(pipes.sent(PeerId(1)), [Message::from("a")]);
+
+        let mut nodrop = Pattern::builder()
+            .wire_type(SocketType::Pub)
+            .outbound(Outbound::FanOut)
+            .filter(Filter::PeerSubscriptions)
+            .on_full(OnFull::Block)
+            .build()
+            .unwrap();
+        pipes.add(PeerId(2), 1);
+        pipes.add(PeerId(3), 10);
+        for id in [2, 3] {
+            nodrop.peer_attached(PeerId(id)).unwrap();
+            pipes.deliver(PeerId(id), subscription_message(1, b""));
+            nodrop.peer_readable(PeerId(id), &mut pipes);
+        }
+        nodrop.send(Message::from("x"), &mut pipes).unwrap();
+        // Peer 2 is full: nobody gets y, and the caller may wait (libzmq's XPUB_NODROP).
+        assert!(matches!(
+            nodrop.send(Message::from("y"), &mut pipes),
+            Err(SendError::WouldBlock(_))
+        ));
+        assert_eq!(pipes.sent(PeerId(3)), [Message::from("x")]);
+    }
+
+    #[test]
+    fn competing_consumers_share_a_topic() {
+        use crate::builder::{Filter, Outbound};
+        let mut work = Pattern::builder()
+            .wire_type(SocketType::Pub)
+            .outbound(Outbound::LoadBalance)
+            .filter(Filter::PeerSubscriptions)
+            .build()
+            .unwrap();
+        let mut pipes = FakePipes::default();
+        for (id, topic) in [(1, "job"), (2, "job"), (3, "log")] {
+            ready(&mut work, &mut pipes, id, None);
+            pipes.deliver(PeerId(id), subscription_message(1, topic.as_bytes()));
+            work.peer_readable(PeerId(id), &mut pipes);
+        }
+        for i in 0..4 {
+            work.send(Message::from(format!("job {i}")), &mut pipes)
+                .unwrap();
+        }
+        work.send(Message::from("log line"), &mut pipes).unwrap();
+        assert_eq!(
+            pipes.sent(PeerId(1)),
+            [Message::from("job 0"), Message::from("job 2")]
+        );
+        assert_eq!(
+            pipes.sent(PeerId(2)),
+            [Message::from("job 1"), Message::from("job 3")]
+        );
+        assert_eq!(pipes.sent(PeerId(3)), [Message::from("log line")]);
+        // Nobody subscribed: a load-balancer blocks (EAGAIN) rather than lose the message.
+        assert!(matches!(
+            work.send(Message::from("unwanted"), &mut pipes),
+            Err(SendError::WouldBlock(_))
+        ));
     }
 
     #[test]

@@ -45,6 +45,35 @@ impl LoadBalance {
         Err(msg)
     }
 
+    /// Sends to the next peer in turn that `accept`s the message and has room (competing
+    /// consumers: one of the subscribers of a topic). Peers not accepted keep their turn.
+    pub fn send_matching(
+        &mut self,
+        mut msg: Message,
+        pipes: &mut dyn PeerPipes,
+        accept: &dyn Fn(PeerId) -> bool,
+    ) -> Result<PeerId, Message> {
+        let order: Vec<PeerId> = self.active.iter().collect();
+        for peer in order {
+            if !accept(peer) {
+                continue;
+            }
+            match pipes.try_send(peer, msg) {
+                Ok(()) => {
+                    // Its turn is used: to the back of the rotation.
+                    self.active.remove(peer);
+                    self.active.insert(peer);
+                    return Ok(peer);
+                }
+                Err(back) => {
+                    msg = back;
+                    self.active.remove(peer);
+                }
+            }
+        }
+        Err(msg)
+    }
+
     /// Whether any peer is in the rotation (it may still turn out full).
     pub fn has_active(&self) -> bool {
         !self.active.is_empty()
@@ -73,6 +102,32 @@ mod tests {
             })
             .collect();
         assert_eq!(sent, [1, 2, 3, 1, 3, 1, 3]);
+    }
+
+    #[test]
+    fn matching_load_balance_skips_peers_that_do_not_accept() {
+        let mut pipes = FakePipes::default();
+        let mut lb = LoadBalance::new();
+        for p in 1..=3 {
+            lb.activate(PeerId(p));
+            pipes.add(PeerId(p), 10);
+        }
+        let odd = |p: PeerId| p.0 % 2 == 1;
+        let sent: Vec<u64> = (0..4)
+            .map(|_| {
+                lb.send_matching(Message::from("m"), &mut pipes, &odd)
+                    .unwrap()
+                    .0
+            })
+            .collect();
+        assert_eq!(sent, [1, 3, 1, 3]);
+        let none = |_: PeerId| false;
+        assert!(
+            lb.send_matching(Message::from("m"), &mut pipes, &none)
+                .is_err()
+        );
+        // Peer 2 kept its turn while skipped.
+        assert_eq!(lb.send(Message::from("m"), &mut pipes).unwrap(), PeerId(2));
     }
 
     proptest! {

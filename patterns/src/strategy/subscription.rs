@@ -1,6 +1,10 @@
 //! Prefix subscriptions: a counted trie (subscribing twice needs two cancels, RFC 29/37).
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
+
+use crate::peer::PeerId;
 
 /// A set of counted prefixes. A message matches if any subscribed prefix starts it; the empty
 /// prefix matches everything.
@@ -120,6 +124,50 @@ impl SubscriptionTrie {
         let mut out = Vec::new();
         walk(&self.root, &mut Vec::new(), &mut out);
         out
+    }
+}
+
+/// Each peer's subscriptions (PUB) or groups (RADIO), deciding which peers a message may reach.
+#[derive(Debug, Clone, Default)]
+pub struct PeerSubscriptions {
+    per_peer: HashMap<PeerId, SubscriptionTrie>,
+    /// Groups match the first frame exactly; subscriptions match a prefix of it.
+    exact: bool,
+}
+
+impl PeerSubscriptions {
+    /// Prefix subscriptions (`exact` false) or exact groups (`exact` true).
+    pub fn new(exact: bool) -> Self {
+        PeerSubscriptions {
+            per_peer: HashMap::new(),
+            exact,
+        }
+    }
+
+    /// A new peer, subscribed to nothing yet.
+    pub fn add_peer(&mut self, peer: PeerId) {
+        self.per_peer.entry(peer).or_default();
+    }
+
+    /// Forgets a peer; returns what it was subscribed to.
+    pub fn remove_peer(&mut self, peer: PeerId) -> Option<SubscriptionTrie> {
+        self.per_peer.remove(&peer)
+    }
+
+    /// A peer's subscriptions.
+    pub fn get_mut(&mut self, peer: PeerId) -> Option<&mut SubscriptionTrie> {
+        self.per_peer.get_mut(&peer)
+    }
+
+    /// Whether a message whose first frame is `topic` may go to `peer`.
+    pub fn accepts(&self, peer: PeerId, topic: &[u8]) -> bool {
+        self.per_peer.get(&peer).is_some_and(|t| {
+            if self.exact {
+                t.contains(topic)
+            } else {
+                t.matches(topic)
+            }
+        })
     }
 }
 
