@@ -595,6 +595,8 @@ impl Socket {
                 endpoint,
             },
         );
+        let mut pipes = Pipes(&self.peers);
+        self.pattern.replay_subscriptions(PeerId(peer), &mut pipes);
         if let Some(info) = info {
             self.ready(peer, info, None);
         }
@@ -609,6 +611,7 @@ impl Socket {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
+        let refreshed = fresh.is_some();
         if let Some(queue) = fresh {
             p.pipe.accept_hiccup(queue);
         }
@@ -616,6 +619,9 @@ impl Socket {
         p.meta.routing_id = info.identity.filter(|id| !id.is_empty());
         let meta = p.meta.clone();
         let mut pipes = Pipes(&self.peers);
+        if refreshed {
+            self.pattern.replay_subscriptions(PeerId(peer), &mut pipes);
+        }
         match self.pattern.peer_ready(PeerId(peer), &meta, &mut pipes) {
             Ok(None) => {}
             Ok(Some(displaced)) => self.remove_peer(displaced.0),

@@ -207,6 +207,8 @@ struct StreamUnit {
     reconnect: Option<Reconnect>,
     /// Set when the socket let go: flush what is queued, then close by this deadline.
     closing: Option<Option<Instant>>,
+    /// Handshakes completed on this unit (more than one: it reconnected).
+    handshakes: u32,
     /// Once everything is written: our direction is shut and we wait (until this deadline) for
     /// the peer to close first, so it reads all we sent before it sees the end.
     half_closed: Option<Instant>,
@@ -385,6 +387,7 @@ impl Reactor {
                         at: None,
                     }),
                     closing: None,
+                    handshakes: 0,
                     half_closed: None,
                     timer_gen: 0,
                     timer_at: None,
@@ -527,6 +530,7 @@ impl Reactor {
                 live: Some(Live::new(stream, zmtp, true)),
                 reconnect: None,
                 closing: None,
+                handshakes: 0,
                 half_closed: None,
                 timer_gen: 0,
                 timer_at: None,
@@ -910,14 +914,18 @@ impl StreamUnit {
                 Event::Ready(info) => {
                     self.link
                         .monitor(EventKind::HandshakeSucceeded, &self.endpoint);
+                    self.handshakes += 1;
                     let options = self.link.options().clone();
                     if let Some(r) = &mut self.reconnect {
                         r.ivl = options.reconnect_ivl.unwrap_or(r.ivl);
                     }
                     match &mut self.pipe {
                         Some(pipe) => {
-                            let fresh = options
-                                .is_subscriber()
+                            // On a reconnection a subscriber's queue may hold subscriptions
+                            // the old connection never sent: start from a fresh one, which the
+                            // socket refills with every subscription. The first connection
+                            // sends what the socket queued since connect.
+                            let fresh = (options.is_subscriber() && self.handshakes > 1)
                                 .then(|| pipe.hiccup(options.outbound_capacity()));
                             self.link.post(SocketCommand::Ready {
                                 peer: self.peer,
