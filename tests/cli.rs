@@ -263,7 +263,7 @@ fn a_pipe_that_stays_open_keeps_flowing() {
 
 #[test]
 fn writer_with_count_stops_early() {
-    let (reader, ep) = bound(&["-r", "-b", "PULL", "--timeout", "1000"]);
+    let (reader, ep) = bound(&["-r", "-b", "PULL", "--timeout", "3000"]);
     let out = run(&["-w", "-c", "PUSH", "-n", "2", &ep], b"1\n2\n3\n4\n");
     assert_eq!(out.status.code(), Some(0));
     let (code, text) = stdout_of(reader);
