@@ -38,6 +38,9 @@ pub use zvtran_patterns::{
     Envelope, Filter, Inbound, OnFull, Outbound, Pattern, PatternBuilder, PatternError,
 };
 
+#[doc = include_str!("../docs/patterns.md")]
+pub mod patterns_guide {}
+
 pub use zmtp;
 pub use zvtran_drivers as drivers;
 pub use zvtran_patterns as patterns;
