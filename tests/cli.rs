@@ -232,6 +232,19 @@ fn router_prints_and_takes_the_routing_id() {
 }
 
 #[test]
+fn radio_to_dish_with_groups() {
+    let (reader, ep) = bound(&["-r", "-b", "DISH", "-o", "JOIN=weather", "-n", "1"]);
+    // --wait-peers on a RADIO waits for the DISH's JOIN.
+    let out = run(
+        &["-w", "-c", "RADIO", "--wait-peers", "1", &ep],
+        b"sports\t1-0\nweather\train\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (code, text) = stdout_of(reader);
+    assert_eq!((code, text.as_str()), (0, "weather\train\n"));
+}
+
+#[test]
 fn receive_timeout_exits_3() {
     let (reader, _ep) = bound(&["-r", "-b", "PULL", "--timeout", "200"]);
     let out = finish(reader);
@@ -314,6 +327,11 @@ fn usage_errors_exit_2_and_name_the_culprit() {
         (&["-r", "PULL"], "endpoint"),
         (&["-w", "-b", "PULL", "tcp://127.0.0.1:*"], "send"),
         (&["-r", "-b", "PUSH", "tcp://127.0.0.1:*"], "receive"),
+        (&["-w", "-b", "DISH", "tcp://127.0.0.1:*"], "send"),
+        (
+            &["-r", "-b", "PULL", "-o", "JOIN=x", "tcp://127.0.0.1:*"],
+            "JOIN",
+        ),
         (&["-r", "-w", "-b", "PULL", "tcp://127.0.0.1:*"], "--write"),
         (&["-b", "PULL", "tcp://127.0.0.1:*"], "--read"),
         (&["-r", "-b", "-c", "PULL", "tcp://127.0.0.1:*"], "-c"),

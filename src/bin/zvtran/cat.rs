@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "MS")]
     timeout: Option<u64>,
     /// Before the first send, wait for N peers to complete their handshake (PUB and XPUB: for
-    /// N subscriptions).
+    /// N subscriptions; RADIO: for N joins).
     #[arg(long = "wait-peers", value_name = "N")]
     wait_peers: Option<u64>,
     /// REP: answer each request with itself.
@@ -54,7 +54,10 @@ pub struct Args {
     /// Print monitor events on stderr.
     #[arg(short = 'v')]
     verbose: bool,
-    /// The socket type: PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL.
+    /// The socket type: PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL, or a
+    /// draft type (CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER, CHANNEL). RADIO -w takes
+    /// the group as the first frame; DISH joins groups with -o JOIN=group and prints the group
+    /// first; SERVER and PEER show and take the routing id first.
     #[arg(value_name = "TYPE")]
     socket_type: String,
     /// Endpoints for -b or -c.
@@ -83,14 +86,14 @@ fn endpoint_error(e: Error) -> Failure {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let socket_type = SocketType::from_name(&args.socket_type)
-        .filter(|t| !t.is_thread_safe())
-        .ok_or_else(|| {
-            usage(format!(
-                "unknown socket type {:?} (PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL)",
-                args.socket_type
-            ))
-        })?;
+    let socket_type = SocketType::from_name(&args.socket_type).ok_or_else(|| {
+        let known: Vec<&str> = SocketType::ALL.iter().map(|t| t.as_str()).collect();
+        usage(format!(
+            "unknown socket type {:?} ({})",
+            args.socket_type,
+            known.join(", ")
+        ))
+    })?;
     check_direction(socket_type, args.write)?;
     if !args.endpoints.is_empty() && !args.bind_all && !args.connect_all {
         return Err(usage(format!(
@@ -161,9 +164,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 /// Refuses a direction the type cannot do.
 fn check_direction(t: SocketType, write: bool) -> Result<(), Failure> {
+    use SocketType::*;
     let cannot = match t {
-        SocketType::Pull | SocketType::Sub if write => "send (-w)",
-        SocketType::Push | SocketType::Pub if !write => "receive (-r)",
+        Pull | Sub | Gather | Dish if write => "send (-w)",
+        Push | Pub | Scatter | Radio if !write => "receive (-r)",
         _ => return Ok(()),
     };
     Err(usage(format!("a {t} socket cannot {cannot}")))
@@ -260,7 +264,11 @@ fn wait_for_peers(socket: &mut Socket, args: &Args) {
     let Some(n) = args.wait_peers else {
         return;
     };
-    let publisher = matches!(socket.socket_type(), SocketType::Pub | SocketType::XPub);
+    // Publishers wait for subscriptions (a RADIO for JOINs), each counted once.
+    let publisher = matches!(
+        socket.socket_type(),
+        SocketType::Pub | SocketType::XPub | SocketType::Radio
+    );
     loop {
         let have = if publisher {
             socket.subscribes_received()
