@@ -23,7 +23,8 @@ use crate::signal::Signal;
 
 /// What drivers and pipes leave for the socket; it acts on it at its next call.
 enum Mail {
-    Cmd(SocketCommand),
+    /// Boxed: commands are rare and larger than pipe events.
+    Cmd(Box<SocketCommand>),
     Pipe(u64, PipeEvent),
 }
 
@@ -42,7 +43,7 @@ impl SocketSink for Shared {
             // Dropping the command drops any pipe end in it, which tells the driver.
             return;
         }
-        self.mailbox.push(Mail::Cmd(cmd));
+        self.mailbox.push(Mail::Cmd(Box::new(cmd)));
         self.signal.notify();
     }
 
@@ -542,16 +543,16 @@ impl Socket {
     pub(crate) fn process_mailbox(&mut self) {
         while let Some(mail) = self.shared.mailbox.pop() {
             match mail {
-                Mail::Cmd(SocketCommand::Attach {
-                    peer,
-                    pipe,
-                    endpoint,
-                    info,
-                    assigned_id,
-                }) => self.attach(peer, pipe, endpoint, info, assigned_id),
-                Mail::Cmd(SocketCommand::Ready { peer, info, fresh }) => {
-                    self.ready(peer, info, fresh)
-                }
+                Mail::Cmd(cmd) => match *cmd {
+                    SocketCommand::Attach {
+                        peer,
+                        pipe,
+                        endpoint,
+                        info,
+                        assigned_id,
+                    } => self.attach(peer, pipe, endpoint, info, assigned_id),
+                    SocketCommand::Ready { peer, info, fresh } => self.ready(peer, info, fresh),
+                },
                 Mail::Pipe(peer, PipeEvent::Readable) => {
                     if self.peers.contains_key(&peer) {
                         let mut pipes = Pipes(&self.peers);

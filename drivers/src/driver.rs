@@ -200,6 +200,8 @@ impl SocketLink {
                 .then(|| o.routing_id.clone().unwrap_or_default()),
             metadata: o.metadata.clone(),
             version: zmtp::Version::V3_1,
+            user_id: None,
+            auth_metadata: zmtp::Metadata::new(),
         }
     }
 }

@@ -963,6 +963,11 @@ impl StreamUnit {
                 Event::Leave(g) => live
                     .pending_in
                     .push_back(Subscription::Cancel(g).to_message()),
+                Event::Authenticate(_) => {
+                    let _ = live
+                        .zmtp
+                        .authenticate(zmtp::AuthOutcome::NoHandler, Instant::now());
+                }
             }
         }
         if let Some(pipe) = &self.pipe {

@@ -10,7 +10,8 @@ use crate::command::{Command, ErrorReason, Ping, Pong, Subscription, group};
 use crate::error::{Error, Malformed, ProtocolError, UsageError, printable};
 use crate::frame::{Frame, Header, Limits};
 use crate::greeting::{GREETING_LEN, Greeting, Version};
-use crate::mechanism::{Handshake, Mechanism, Role};
+use crate::mechanism::curve::{Cipher, MESSAGE_OVERHEAD, Opened};
+use crate::mechanism::{AuthOutcome, AuthRequest, Handshake, Mechanism, Role, Step};
 use crate::message::Message;
 use crate::metadata::{self, Metadata};
 use crate::socket_type::SocketType;
@@ -67,6 +68,11 @@ pub struct Config {
     /// ZMQ_HEARTBEAT_TTL: asks the peer to close if it hears nothing from us this long; sent
     /// in each PING, in deciseconds, at most 6553.5 s.
     pub heartbeat_ttl: Option<Duration>,
+    /// A server asks the application about each client with [`Event::Authenticate`] and
+    /// waits for [`Connection::authenticate`] (ZAP, RFC 27). When false, libzmq's defaults
+    /// for a socket without a ZAP handler apply: PLAIN servers refuse every client, CURVE
+    /// and NULL servers accept. NULL asks only when this is set.
+    pub authenticate: bool,
 }
 
 impl Config {
@@ -84,6 +90,7 @@ impl Config {
             heartbeat_interval: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
+            authenticate: false,
         }
     }
 
@@ -123,6 +130,10 @@ pub struct PeerInfo {
     pub metadata: Metadata,
     /// The version the peer announced; [`Connection::version`] is the one in use.
     pub version: Version,
+    /// The user our authentication named (ZAP's User-Id), if it ran and gave one.
+    pub user_id: Option<Bytes>,
+    /// Properties our authentication attached to this peer (ZAP's metadata).
+    pub auth_metadata: Metadata,
 }
 
 /// What a connection produces for the socket above it.
@@ -141,6 +152,9 @@ pub enum Event {
     Join(Bytes),
     /// The peer left a group.
     Leave(Bytes),
+    /// A server needs a decision about a client (only with [`Config::authenticate`]): answer
+    /// with [`Connection::authenticate`]. The handshake waits until then.
+    Authenticate(AuthRequest),
 }
 
 /// Where a connection is in its life.
@@ -226,6 +240,14 @@ pub struct Connection {
     ours: Metadata,
     phase: Phase,
     handshake: Handshake,
+    /// Whether the server application has been asked about the client and not yet answered.
+    authenticating: bool,
+    /// Whether to ask the application about clients.
+    ask_application: bool,
+    /// What our authentication said about the peer.
+    auth: Option<(Bytes, Metadata)>,
+    /// CURVE's MESSAGE boxes, once its handshake is complete.
+    cipher: Option<Cipher>,
     version: Version,
     /// The version in the peer's greeting.
     announced: Version,
@@ -250,6 +272,7 @@ impl Connection {
     /// Creates a connection and queues our greeting.
     pub fn new(config: Config, now: Instant) -> Result<Connection, UsageError> {
         let ours = config.our_metadata()?;
+        config.mechanism.check()?;
         // Refuse a TTL that PING cannot carry now rather than at the first heartbeat.
         let ping_ttl =
             Ping::new(config.heartbeat_ttl.unwrap_or_default(), Bytes::new())?.ttl_deciseconds;
@@ -262,7 +285,11 @@ impl Connection {
         .encode(&mut out.tail);
         Ok(Connection {
             socket_type: config.socket_type,
-            handshake: Handshake::new(&config.mechanism, config.role),
+            handshake: Handshake::new(&config.mechanism, config.role, config.authenticate),
+            authenticating: false,
+            ask_application: config.authenticate,
+            auth: None,
+            cipher: None,
             mechanism: config.mechanism,
             max_msg_size: config.max_msg_size,
             heartbeat_interval: config.heartbeat_interval.filter(|d| !d.is_zero()),
@@ -342,6 +369,23 @@ impl Connection {
         self.check_timers(now).map_err(|e| self.fail(e))
     }
 
+    /// Answers the [`Event::Authenticate`] request. Ignored when no request is pending (the
+    /// connection may have failed meanwhile, or the answer came twice).
+    pub fn authenticate(&mut self, outcome: AuthOutcome, now: Instant) -> Result<(), Error> {
+        if self.error.is_some() {
+            return Err(Error::Closed);
+        }
+        if !self.authenticating {
+            return Ok(());
+        }
+        self.authenticating = false;
+        let result = self
+            .apply_outcome(outcome, now)
+            .and_then(|()| self.process(now));
+        self.seen = self.rbuf.len();
+        result.map_err(|e| self.fail(e))
+    }
+
     // ---- outputs ----
 
     /// The next event, if any.
@@ -357,6 +401,7 @@ impl Connection {
         let ttl_deadline = self.peer_ttl.map(|ttl| self.last_rx + ttl);
         [
             self.handshake_deadline,
+            self.handshake.deadline(),
             self.next_ping,
             self.pong_deadline,
             ttl_deadline,
@@ -396,8 +441,7 @@ impl Connection {
         if msg.is_empty() {
             return Err(UsageError::EmptyMessage);
         }
-        self.queue_message(msg);
-        Ok(())
+        self.queue_message(msg)
     }
 
     /// Subscribes the peer's filter for us to `topic`: a SUBSCRIBE command to a 3.1 peer, a
@@ -415,16 +459,14 @@ impl Connection {
     pub fn join(&mut self, group: Bytes) -> Result<(), UsageError> {
         group::check_group(&group)?;
         self.check_traffic()?;
-        Command::Join(group).encode(&mut self.out.tail);
-        Ok(())
+        self.queue_command(&Command::Join(group))
     }
 
     /// Sends LEAVE for a group (at most 255 octets).
     pub fn leave(&mut self, group: Bytes) -> Result<(), UsageError> {
         group::check_group(&group)?;
         self.check_traffic()?;
-        Command::Leave(group).encode(&mut self.out.tail);
-        Ok(())
+        self.queue_command(&Command::Leave(group))
     }
 
     // ---- state ----
@@ -474,12 +516,37 @@ impl Connection {
         }
     }
 
-    fn queue_message(&mut self, msg: Message) {
+    fn queue_message(&mut self, msg: Message) -> Result<(), UsageError> {
         let last = msg.len().saturating_sub(1);
-        for (i, frame) in msg.into_iter().enumerate() {
-            self.out.frame(i < last, frame);
+        match &mut self.cipher {
+            Some(cipher) => {
+                for (i, frame) in msg.iter().enumerate() {
+                    cipher.seal_frame(i < last, false, frame, &mut self.out.tail)?;
+                }
+            }
+            None => {
+                for (i, frame) in msg.into_iter().enumerate() {
+                    self.out.frame(i < last, frame);
+                }
+            }
         }
         self.stats.messages_sent += 1;
+        Ok(())
+    }
+
+    /// Queues a command after the handshake: in a MESSAGE box under CURVE.
+    fn queue_command(&mut self, cmd: &Command) -> Result<(), UsageError> {
+        match &mut self.cipher {
+            Some(cipher) => {
+                let mut body = BytesMut::with_capacity(cmd.body_len());
+                cmd.encode_body(&mut body);
+                cipher.seal_frame(false, true, &body, &mut self.out.tail)
+            }
+            None => {
+                cmd.encode(&mut self.out.tail);
+                Ok(())
+            }
+        }
     }
 
     fn send_subscription(&mut self, sub: Subscription) -> Result<(), UsageError> {
@@ -489,11 +556,10 @@ impl Connection {
                 Subscription::Subscribe(t) => Command::Subscribe(t),
                 Subscription::Cancel(t) => Command::Cancel(t),
             };
-            cmd.encode(&mut self.out.tail);
+            self.queue_command(&cmd)
         } else {
-            self.queue_message(sub.to_message());
+            self.queue_message(sub.to_message())
         }
-        Ok(())
     }
 
     /// Records a fatal error. During the handshake RFC 37 lets us tell the peer with ERROR.
@@ -506,6 +572,8 @@ impl Connection {
         self.seen = 0;
         self.partial = Message::new();
         self.events.clear();
+        self.cipher = None;
+        self.authenticating = false;
         self.error = Some(error.clone());
         error
     }
@@ -522,6 +590,23 @@ impl Connection {
                     let mut raw = [0u8; GREETING_LEN];
                     raw.copy_from_slice(&head);
                     self.on_greeting(&raw)?;
+                }
+                Phase::Handshake if self.authenticating => {
+                    // A client waits for our answer; anything it sends now is out of turn.
+                    if self.rbuf.is_empty() {
+                        return Ok(());
+                    }
+                    return Err(ProtocolError::UnexpectedCommand {
+                        command: "(any)".into(),
+                        mechanism: self.mechanism.label(),
+                    }
+                    .into());
+                }
+                Phase::Traffic if self.cipher.is_some() => {
+                    let Some(opened) = self.open_next()? else {
+                        return Ok(());
+                    };
+                    self.on_opened(opened)?;
                 }
                 Phase::Handshake | Phase::Traffic => {
                     let limits = self.limits();
@@ -583,28 +668,139 @@ impl Connection {
         }
         // RFC 37: a peer MUST accept versions >= 3.1 and MAY downgrade to a lower one.
         self.version = Version::negotiate(Version::V3_1, peer.version);
+        // A mechanism with a server and a client needs one of each.
+        if !self.mechanism.accepts_peer_role(peer.as_server) {
+            return Err(ProtocolError::RoleMismatch {
+                as_server: peer.as_server,
+            }
+            .into());
+        }
         self.phase = Phase::Handshake;
         self.announced = peer.version;
-        self.handshake.start(&self.ours, &mut self.out.tail);
+        self.handshake.start(&self.ours, &mut self.out.tail)?;
         Ok(())
     }
 
     fn on_frame(&mut self, frame: Frame, now: Instant) -> Result<(), Error> {
         if frame.command {
-            let cmd = Command::decode(frame.body)?;
-            return match self.phase {
-                Phase::Handshake => match self.handshake.handle(cmd)? {
-                    Some(meta) => self.on_peer_ready(meta, now),
-                    None => Ok(()),
-                },
-                _ => self.on_command(cmd),
-            };
+            if self.phase == Phase::Handshake {
+                let step =
+                    self.handshake
+                        .handle(frame.body, &self.ours, &mut self.out.tail, now)?;
+                return self.on_step(step, now);
+            }
+            return self.on_command(Command::decode(frame.body)?);
         }
         if self.phase != Phase::Traffic {
             return Err(ProtocolError::MessageBeforeReady.into());
         }
-        self.partial_bytes += frame.body.len() as u64;
-        self.partial.push(frame.body);
+        self.on_message_frame(frame.more, frame.body)
+    }
+
+    fn on_step(&mut self, step: Step, now: Instant) -> Result<(), Error> {
+        match step {
+            Step::Continue => Ok(()),
+            Step::Authenticate(request) if self.ask_application => {
+                self.authenticating = true;
+                self.events.push_back(Event::Authenticate(request));
+                Ok(())
+            }
+            Step::Authenticate(_) => self.apply_outcome(AuthOutcome::NoHandler, now),
+            Step::PeerReady(meta) => self.on_peer_ready(meta, now),
+        }
+    }
+
+    fn apply_outcome(&mut self, outcome: AuthOutcome, now: Instant) -> Result<(), Error> {
+        match outcome {
+            AuthOutcome::Allow { user_id, metadata } => {
+                self.auth = Some((user_id, metadata));
+                let step = self.handshake.allowed(&mut self.out.tail);
+                self.on_step(step, now)
+            }
+            AuthOutcome::NoHandler if self.handshake.accepts_without_handler() => {
+                self.apply_outcome(AuthOutcome::allow(), now)
+            }
+            AuthOutcome::NoHandler => Err(Error::NoAuthenticator),
+            AuthOutcome::Deny { status, text } => {
+                // libzmq tells the client the status code; anything else becomes 500.
+                let status = if (300..600).contains(&status) {
+                    status
+                } else {
+                    500
+                };
+                Command::Error(ErrorReason::new(&status.to_string())).encode(&mut self.out.tail);
+                Err(Error::Denied { status, text })
+            }
+        }
+    }
+
+    /// Splits the next MESSAGE command off the read buffer and opens it (CURVE traffic).
+    fn open_next(&mut self) -> Result<Option<Opened>, Error> {
+        let Some(header) = Header::decode(&self.rbuf)? else {
+            return Ok(None);
+        };
+        // The frame's own flags carry nothing: libzmq sends MESSAGE boxes as plain frames,
+        // and the flags inside the box decide.
+        // The limits apply to what the box holds.
+        let limits = self.limits();
+        let limit = limits
+            .message
+            .max(limits.command)
+            .saturating_add(MESSAGE_OVERHEAD as u64);
+        if header.size > limit {
+            return Err(ProtocolError::FrameTooLarge {
+                declared: header.size.saturating_sub(MESSAGE_OVERHEAD as u64),
+                limit: limit.saturating_sub(MESSAGE_OVERHEAD as u64),
+            }
+            .into());
+        }
+        let Some(total) = usize::try_from(header.size)
+            .ok()
+            .and_then(|size| size.checked_add(header.len))
+        else {
+            return Err(ProtocolError::FrameTooLarge {
+                declared: header.size,
+                limit,
+            }
+            .into());
+        };
+        if self.rbuf.len() < total {
+            return Ok(None);
+        }
+        let mut raw = self.rbuf.split_to(total);
+        let _ = raw.split_to(header.len);
+        let Some(cipher) = self.cipher.as_mut() else {
+            return Err(Error::Cipher);
+        };
+        Ok(Some(cipher.open_frame(raw)?))
+    }
+
+    fn on_opened(&mut self, opened: Opened) -> Result<(), Error> {
+        let limits = self.limits();
+        let len = opened.body.len() as u64;
+        if opened.command {
+            if len > limits.command {
+                return Err(ProtocolError::FrameTooLarge {
+                    declared: len,
+                    limit: limits.command,
+                }
+                .into());
+            }
+            return self.on_command(Command::decode(opened.body)?);
+        }
+        if len > limits.message {
+            return Err(ProtocolError::FrameTooLarge {
+                declared: len.saturating_add(self.partial_bytes),
+                limit: limits.message.saturating_add(self.partial_bytes),
+            }
+            .into());
+        }
+        self.on_message_frame(opened.more, opened.body)
+    }
+
+    fn on_message_frame(&mut self, more: bool, body: Bytes) -> Result<(), Error> {
+        self.partial_bytes += body.len() as u64;
+        self.partial.push(body);
         if let Some(max) = self.max_msg_size {
             let cap = max.max(MIN_FRAME_CAP);
             if self.partial.len() as u64 > cap {
@@ -614,7 +810,7 @@ impl Connection {
                 .into());
             }
         }
-        if !frame.more {
+        if !more {
             let msg = std::mem::take(&mut self.partial);
             self.partial_bytes = 0;
             self.deliver(msg);
@@ -648,15 +844,22 @@ impl Connection {
             }
             .into());
         }
-        self.handshake.finish(&self.ours, &mut self.out.tail);
+        self.handshake.finish(&self.ours, &mut self.out.tail)?;
+        self.cipher = self.handshake.take_cipher();
         self.phase = Phase::Traffic;
         self.handshake_deadline = None;
         self.next_ping = self.heartbeat_interval.map(|ivl| now + ivl);
+        let (user_id, auth_metadata) = match self.auth.take() {
+            Some((user_id, metadata)) => (Some(user_id).filter(|u| !u.is_empty()), metadata),
+            None => (None, Metadata::new()),
+        };
         let info = PeerInfo {
             socket_type: theirs,
             identity,
             metadata: meta,
             version: self.announced,
+            user_id,
+            auth_metadata,
         };
         self.peer = Some(info.clone());
         self.events.push_back(Event::Ready(info));
@@ -671,10 +874,10 @@ impl Connection {
                 self.peer_ttl = ping.ttl();
                 // RFC 37: "When a peer receives a PING command it SHALL respond with a PONG
                 // command that echoes the ping-context".
-                Command::Pong(Pong {
+                self.queue_command(&Command::Pong(Pong {
                     context: ping.context,
-                })
-                .encode(&mut self.out.tail);
+                }))
+                .map_err(|_| Error::Cipher)?;
                 self.stats.pongs_sent += 1;
             }
             Command::Pong(_) => self.stats.pongs_received += 1,
@@ -709,6 +912,7 @@ impl Connection {
     }
 
     fn check_timers(&mut self, now: Instant) -> Result<(), Error> {
+        self.handshake.expire(now);
         if self.handshake_deadline.is_some_and(|d| now >= d) {
             return Err(Error::HandshakeTimeout);
         }
@@ -724,11 +928,11 @@ impl Connection {
         }
         if let (Some(ivl), Some(due)) = (self.heartbeat_interval, self.next_ping) {
             if now >= due {
-                Command::Ping(Ping {
+                self.queue_command(&Command::Ping(Ping {
                     ttl_deciseconds: self.ping_ttl,
                     context: Bytes::new(),
-                })
-                .encode(&mut self.out.tail);
+                }))
+                .map_err(|_| Error::Cipher)?;
                 self.stats.pings_sent += 1;
                 self.next_ping = Some(now + ivl);
                 if self.pong_deadline.is_none() {

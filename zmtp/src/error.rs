@@ -80,6 +80,35 @@ pub enum ProtocolError {
         /// The mechanism in progress.
         mechanism: &'static str,
     },
+    /// A CURVE box did not open: the peer used other keys, or the box was altered.
+    #[error("CURVE {command} box does not open (wrong key or altered)")]
+    BadBox {
+        /// The command that carried the box.
+        command: &'static str,
+    },
+    /// A CURVE short nonce did not increase: a replayed or reordered box.
+    #[error("CURVE {command} nonce is not above the previous one (replayed or reordered)")]
+    NonceNotIncreasing {
+        /// The command that carried the nonce.
+        command: &'static str,
+    },
+    /// A frame that is not a MESSAGE box arrived after the CURVE handshake.
+    #[error("frame after the CURVE handshake is not a MESSAGE box")]
+    Unencrypted,
+    /// A CURVE INITIATE came after the server forgot the cookie key.
+    #[error("CURVE cookie expired before INITIATE arrived")]
+    CookieExpired,
+    /// A CURVE vouch names other keys than the connection's.
+    #[error("CURVE vouch does not match the connection's keys")]
+    VouchMismatch,
+    /// A CURVE HELLO of a version other than 1.0.
+    #[error("unsupported CURVE version {major}.{minor} (need 1.0)")]
+    UnsupportedCurveVersion {
+        /// The major version the peer sent.
+        major: u8,
+        /// The minor version the peer sent.
+        minor: u8,
+    },
     /// The peer's metadata has no Socket-Type property.
     #[error("peer metadata has no Socket-Type")]
     MissingSocketType,
@@ -121,6 +150,9 @@ pub enum Malformed {
     /// A JOIN or LEAVE group is longer than 255 octets.
     #[error("group longer than 255 octets")]
     GroupTooLong,
+    /// A fixed-size command or field has the wrong length.
+    #[error("wrong length")]
+    BadLength,
     /// Bytes follow the last field of a fixed-layout command.
     #[error("trailing bytes")]
     TrailingBytes,
@@ -172,6 +204,17 @@ pub enum UsageError {
         /// The rejected TTL in milliseconds.
         millis: u128,
     },
+    /// A PLAIN user name or password is at most 255 octets (RFC 24).
+    #[error("PLAIN {what} is {len} octets, at most 255 are allowed")]
+    CredentialTooLong {
+        /// Which credential.
+        what: &'static str,
+        /// The rejected length.
+        len: usize,
+    },
+    /// A CURVE connection used up its 2^64 short nonces; it must be reopened.
+    #[error("CURVE short nonces exhausted")]
+    NoncesExhausted,
     /// The mechanism name has characters outside `A-Z 0-9 - _ . +` or is over 20 octets.
     #[error("invalid mechanism name {name:?}")]
     InvalidMechanismName {
@@ -193,6 +236,21 @@ pub enum Error {
         /// The reason text from the ERROR command, printable characters only.
         reason: String,
     },
+    /// Our authentication (ZAP) refused the client with this status code; the client was told
+    /// with ERROR.
+    #[error("client refused by authentication: {status} {text}")]
+    Denied {
+        /// The ZAP status code: 300, 400 or 500.
+        status: u16,
+        /// The handler's explanation.
+        text: String,
+    },
+    /// A PLAIN server has no ZAP handler to check credentials with, so it refuses everyone.
+    #[error("PLAIN server has no ZAP handler to check credentials")]
+    NoAuthenticator,
+    /// Encryption failed: a nonce counter ran out or a handshake step ran out of order.
+    #[error("CURVE encryption failed")]
+    Cipher,
     /// The handshake did not complete in time.
     #[error("handshake timed out")]
     HandshakeTimeout,
@@ -208,15 +266,32 @@ impl Error {
     /// Who is at fault.
     pub fn fault(&self) -> Fault {
         match self {
-            Error::Protocol(_) | Error::Refused { .. } => Fault::Peer,
+            Error::Protocol(_)
+            | Error::Refused { .. }
+            | Error::Denied { .. }
+            | Error::NoAuthenticator => Fault::Peer,
+            Error::Cipher => Fault::Caller,
             Error::HandshakeTimeout | Error::HeartbeatTimeout => Fault::Timeout,
             Error::Closed => Fault::Caller,
         }
     }
 
     /// RFC 37: an ERROR from the peer is fatal; do not reconnect with the same credentials.
+    /// The exception is ZAP's 300, a temporary failure.
     pub fn forbids_reconnect(&self) -> bool {
-        matches!(self, Error::Refused { .. })
+        matches!(self, Error::Refused { reason } if reason != "300")
+    }
+
+    /// The ZAP status code in an ERROR from the peer, when the reason is one (libzmq sends
+    /// the code as the reason when its authentication refuses a client).
+    pub fn auth_status(&self) -> Option<u16> {
+        match self {
+            Error::Refused { reason } if reason.len() == 3 => {
+                reason.parse().ok().filter(|code| (300..600).contains(code))
+            }
+            Error::Denied { status, .. } => Some(*status),
+            _ => None,
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! Sans-IO ZMTP 3.1, the wire protocol of ZeroMQ (RFC 37, with RFC 23's 3.0 peers).
 //!
 //! This crate turns bytes into events and messages into bytes: the greeting and version
-//! negotiation, framing with size limits checked before anything is allocated, the commands
-//! (READY, ERROR, PING/PONG, SUBSCRIBE/CANCEL, JOIN/LEAVE), the NULL security handshake and
-//! RFC 37's socket-type compatibility check. It performs no I/O: it opens no sockets, starts
-//! no threads and reads no clock. A driver feeds it what the transport delivered and the current
-//! time, and writes out what it queues. Nothing a peer sends can make it panic.
+//! negotiation, framing with size limits checked before anything is allocated, the commands (READY,
+//! ERROR, PING/PONG, SUBSCRIBE/CANCEL, JOIN/LEAVE), the NULL, PLAIN (RFC 24) and CURVE (RFCs 25 and
+//! 26) security handshakes with a seam for ZAP-style authentication (RFC 27), CURVE's message
+//! boxes, and RFC 37's socket-type compatibility check. It performs no I/O: it opens no sockets,
+//! starts no threads and reads no clock. A driver feeds it what the transport delivered and the
+//! current time, and writes out what it queues. Nothing a peer sends can make it panic.
 //!
 //! ```
 //! use zmtp::pair::Pair;
@@ -43,18 +44,21 @@ pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod greeting;
+pub mod keys;
 pub mod mechanism;
 pub mod message;
 pub mod metadata;
 pub mod pair;
 pub mod socket_type;
+pub mod z85;
 
 pub use command::Command;
 pub use connection::{Config, Connection, Event, PeerInfo, Phase, Stats};
 pub use error::{Error, Fault, Malformed, ProtocolError, UsageError};
 pub use frame::Frame;
 pub use greeting::{Greeting, MechanismName, Version};
-pub use mechanism::{Mechanism, Role};
+pub use keys::{KeyPair, PublicKey, SecretKey};
+pub use mechanism::{AuthOutcome, AuthRequest, Curve, Mechanism, Plain, Role};
 pub use message::Message;
 pub use metadata::Metadata;
 pub use socket_type::SocketType;

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::{Config, Connection, Event};
 use crate::error::{Error, UsageError};
+use crate::mechanism::AuthOutcome;
 
 /// A client and a server connection whose transmitted bytes are delivered to each other.
 #[derive(Debug)]
@@ -63,6 +64,16 @@ impl Pair {
                     *slot = Some(e);
                 }
             }
+        }
+        self.drive_into(&mut errors);
+        errors.into_result()
+    }
+
+    /// Answers the server's pending [`Event::Authenticate`], then [`drive`](Self::drive)s.
+    pub fn authenticate(&mut self, outcome: AuthOutcome) -> Result<(), PairError> {
+        let mut errors = PairError::default();
+        if let Err(e) = self.server.authenticate(outcome, self.now) {
+            errors.server = Some(e);
         }
         self.drive_into(&mut errors);
         errors.into_result()

@@ -108,6 +108,12 @@ impl Command {
         let body_len = self.body_len();
         dst.reserve(Header::encoded_len(body_len) + body_len);
         Header::encode(dst, false, true, body_len);
+        self.encode_body(dst);
+    }
+
+    /// Writes the body alone (name length, name and data), as CURVE encrypts it inside a
+    /// MESSAGE command.
+    pub fn encode_body(&self, dst: &mut BytesMut) {
         let name = self.name();
         // Our own names are short; a raw name longer than 255 octets cannot be decoded, so it
         // cannot reach here from the wire, and `Other` built by hand is cut the same way.

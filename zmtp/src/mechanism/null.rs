@@ -1,30 +1,36 @@
 //! The NULL mechanism: each side sends READY with its metadata (RFC 37, "The NULL Security Mechanism").
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
-use super::Role;
+use super::{AuthRequest, Role, Step};
 use crate::command::Command;
 use crate::error::{Error, ProtocolError, printable};
+use crate::greeting::MechanismName;
 use crate::metadata::Metadata;
 
 /// NULL handshake state.
 #[derive(Debug)]
 pub(crate) struct Null {
     role: Role,
+    /// A server asks the application about each client (ZAP with a domain set, RFC 27).
+    authenticate: bool,
     state: State,
     sent_ready: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum State {
     ExpectReady,
+    /// The client's READY arrived; the application is deciding.
+    Authenticating(Metadata),
     Done,
 }
 
 impl Null {
-    pub(crate) fn new(role: Role) -> Null {
+    pub(crate) fn new(role: Role, authenticate: bool) -> Null {
         Null {
             role,
+            authenticate: authenticate && role == Role::Server,
             state: State::ExpectReady,
             sent_ready: false,
         }
@@ -38,11 +44,18 @@ impl Null {
         }
     }
 
-    pub(crate) fn handle(&mut self, cmd: Command) -> Result<Option<Metadata>, Error> {
-        match (self.state, cmd) {
+    pub(crate) fn handle(&mut self, body: Bytes) -> Result<Step, Error> {
+        match (&self.state, Command::decode(body)?) {
+            (State::ExpectReady, Command::Ready(peer)) if self.authenticate => {
+                self.state = State::Authenticating(peer);
+                Ok(Step::Authenticate(AuthRequest {
+                    mechanism: MechanismName::NULL,
+                    credentials: Vec::new(),
+                }))
+            }
             (State::ExpectReady, Command::Ready(peer)) => {
                 self.state = State::Done;
-                Ok(Some(peer))
+                Ok(Step::PeerReady(peer))
             }
             // RFC 37: "The peer SHALL treat an incoming ERROR command as fatal".
             (_, Command::Error(e)) => Err(Error::Refused {
@@ -53,6 +66,16 @@ impl Null {
                 mechanism: "NULL",
             }
             .into()),
+        }
+    }
+
+    pub(crate) fn allowed(&mut self) -> Step {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Authenticating(peer) => Step::PeerReady(peer),
+            other => {
+                self.state = other;
+                Step::Continue
+            }
         }
     }
 
