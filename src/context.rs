@@ -11,13 +11,18 @@ use zvtran_drivers::ipc::Ipc;
 use zvtran_drivers::stream::Stream;
 use zvtran_drivers::tcp::Tcp;
 
+use zvtran_drivers::options::Options;
+use zvtran_drivers::zap::{Authenticator, ZapReply, ZapRequest};
+
 use crate::error::Error;
 use crate::socket::Socket;
+use crate::zap::ZapService;
 
 pub(crate) struct ContextInner {
     io: Vec<IoThread>,
     next: AtomicUsize,
     pub(crate) registry: Registry,
+    zap: Arc<ZapService>,
 }
 
 impl ContextInner {
@@ -26,6 +31,14 @@ impl ContextInner {
         // `io` is never empty: `Context::with_io_threads` starts at least one.
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.io.len();
         self.io[i].handle().clone()
+    }
+
+    /// The authenticator for an endpoint with these options: the context's ZAP service, for
+    /// endpoints that ask ZAP.
+    pub(crate) fn authenticator(&self, options: &Options) -> Option<Arc<dyn Authenticator>> {
+        options
+            .uses_zap()
+            .then(|| self.zap.clone() as Arc<dyn Authenticator>)
     }
 }
 
@@ -61,12 +74,14 @@ impl Context {
         let registry = Registry::default();
         registry.register(Arc::new(Stream(Arc::new(Tcp))));
         registry.register(Arc::new(Stream(Arc::new(Ipc))));
-        registry.register(Arc::new(Inproc::default()));
+        let inproc = Arc::new(Inproc::default());
+        registry.register(inproc.clone());
         Ok(Context {
-            inner: Arc::new(ContextInner {
+            inner: Arc::new_cyclic(|weak| ContextInner {
                 io,
                 next: AtomicUsize::new(0),
                 registry,
+                zap: Arc::new(ZapService::new(inproc, weak.clone())),
             }),
         })
     }
@@ -88,5 +103,37 @@ impl Context {
     /// context can bind and connect with it at once.
     pub fn register_driver(&self, driver: Arc<dyn Driver>) {
         self.inner.registry.register(driver);
+    }
+
+    /// Answers ZAP requests (RFC 27) for every socket of this context with `handler`: it sees
+    /// the domain, the client's address, the server socket's routing id, the mechanism and
+    /// the credentials, and allows (200, with a user id and properties that reach the client's
+    /// messages) or refuses (300, 400, 500). It runs on the context's ZAP thread, one request
+    /// at a time. It takes precedence over a classic handler bound at
+    /// `inproc://zeromq.zap.01`.
+    ///
+    /// Without any handler libzmq's defaults apply: a PLAIN server refuses every client, a
+    /// CURVE server accepts any client that knows its public key, NULL accepts.
+    ///
+    /// ```
+    /// use zvtran::{Context, ZapReply};
+    ///
+    /// let ctx = Context::new()?;
+    /// ctx.set_zap_handler(|req| match (req.username(), req.password()) {
+    ///     (Some(b"admin"), Some(b"secret")) => ZapReply::allow("admin"),
+    ///     _ => ZapReply::deny("wrong user name or password"),
+    /// });
+    /// # Ok::<(), zvtran::Error>(())
+    /// ```
+    pub fn set_zap_handler<F>(&self, handler: F)
+    where
+        F: Fn(&ZapRequest) -> ZapReply + Send + Sync + 'static,
+    {
+        self.inner.zap.set_handler(Some(Arc::new(handler)));
+    }
+
+    /// Removes the handler set with [`set_zap_handler`](Self::set_zap_handler).
+    pub fn clear_zap_handler(&self) {
+        self.inner.zap.set_handler(None);
     }
 }

@@ -29,6 +29,10 @@ pub enum Error {
     /// This socket type has no such operation.
     #[error("{0}")]
     NotSupported(&'static str),
+    /// The security options do not make a mechanism (e.g. a CURVE server without its secret
+    /// key).
+    #[error("security options: {0}")]
+    Security(String),
     /// The context could not start its I/O threads.
     #[error("could not start an I/O thread: {0}")]
     Io(#[from] std::io::Error),

@@ -25,6 +25,7 @@ mod poll;
 mod proxy;
 mod signal;
 mod socket;
+mod zap;
 
 pub use context::Context;
 pub use error::{Error, RecvError, SendError};
@@ -32,8 +33,11 @@ pub use options::SocketOption;
 pub use poll::{PollItem, poll};
 pub use proxy::proxy;
 pub use socket::Socket;
+pub use zap::{ZAP_ENDPOINT, encode_metadata as encode_zap_metadata};
+pub use zmtp::{KeyPair, PublicKey, SecretKey};
 pub use zmtp::{Message, SocketType};
 pub use zvtran_drivers::monitor::{EventKind, MonitorEvent};
+pub use zvtran_drivers::zap::{ZapReply, ZapRequest};
 pub use zvtran_patterns::{
     Envelope, Filter, Inbound, OnFull, Outbound, Pattern, PatternBuilder, PatternError,
 };

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use zmtp::{PublicKey, SecretKey};
 
 use crate::error::Error;
 
@@ -60,6 +61,38 @@ pub enum SocketOption {
     /// NNG_OPT_SURVEYOR_SURVEYTIME (SURVEYOR): how long replies to a survey are received;
     /// default 1 s.
     SurveyTime(Duration),
+    /// ZMQ_PLAIN_SERVER: 1 makes this side a PLAIN server (whether it binds or connects);
+    /// 0 goes back to NULL.
+    PlainServer(bool),
+    /// ZMQ_PLAIN_USERNAME (at most 255 octets): makes this side a PLAIN client; empty goes back
+    /// to NULL.
+    PlainUsername(Bytes),
+    /// ZMQ_PLAIN_PASSWORD (at most 255 octets): makes this side a PLAIN client.
+    PlainPassword(Password),
+    /// ZMQ_CURVE_SERVER: 1 makes this side a CURVE server (it needs CURVE_SECRETKEY); 0 goes
+    /// back to NULL.
+    CurveServer(bool),
+    /// ZMQ_CURVE_PUBLICKEY: this side's long-term public key (32 octets or 40 Z85 characters).
+    CurvePublicKey(PublicKey),
+    /// ZMQ_CURVE_SECRETKEY: this side's long-term secret key (32 octets or 40 Z85 characters).
+    CurveSecretKey(SecretKey),
+    /// ZMQ_CURVE_SERVERKEY: the server's public key; makes this side a CURVE client.
+    CurveServerKey(PublicKey),
+    /// ZMQ_ZAP_DOMAIN (at most 255 octets): the domain in ZAP requests; with NULL security a
+    /// non-empty domain makes the server ask the ZAP handler about each client.
+    ZapDomain(String),
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: refuse clients when no ZAP handler is there to ask.
+    ZapEnforceDomain(bool),
+}
+
+/// A PLAIN password; it never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub Bytes);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
 }
 
 impl SocketOption {
@@ -103,6 +136,8 @@ impl SocketOption {
             }
         };
         let bytes = || Bytes::copy_from_slice(value);
+        // libzmq's string options may carry their C terminator.
+        let key_text = || value.strip_suffix(b"\0").unwrap_or(value);
         let opt = match upper.as_str() {
             "SNDHWM" => SocketOption::SndHwm(count()?),
             "RCVHWM" => SocketOption::RcvHwm(count()?),
@@ -131,6 +166,30 @@ impl SocketOption {
             "JOIN" => SocketOption::Join(bytes()),
             "LEAVE" => SocketOption::Leave(bytes()),
             "SURVEY_TIME" => SocketOption::SurveyTime(millis()?),
+            "PLAIN_SERVER" => SocketOption::PlainServer(flag()?),
+            "PLAIN_USERNAME" => SocketOption::PlainUsername(bytes()),
+            "PLAIN_PASSWORD" => SocketOption::PlainPassword(Password(bytes())),
+            "CURVE_SERVER" => SocketOption::CurveServer(flag()?),
+            "CURVE_PUBLICKEY" => SocketOption::CurvePublicKey(
+                PublicKey::parse(key_text()).map_err(|e| bad(&e.to_string()))?,
+            ),
+            "CURVE_SECRETKEY" => SocketOption::CurveSecretKey(
+                // The value is not echoed: it is a secret.
+                SecretKey::parse(key_text()).map_err(|e| Error::InvalidOptionValue {
+                    option: upper.clone(),
+                    value: "(hidden)".into(),
+                    reason: e.to_string(),
+                })?,
+            ),
+            "CURVE_SERVERKEY" => SocketOption::CurveServerKey(
+                PublicKey::parse(key_text()).map_err(|e| bad(&e.to_string()))?,
+            ),
+            "ZAP_DOMAIN" => SocketOption::ZapDomain(
+                std::str::from_utf8(value)
+                    .map_err(|_| bad("must be UTF-8 text"))?
+                    .to_string(),
+            ),
+            "ZAP_ENFORCE_DOMAIN" => SocketOption::ZapEnforceDomain(flag()?),
             "LAST_ENDPOINT" => return Err(bad("LAST_ENDPOINT can only be read")),
             _ => return Err(Error::UnknownOption(name.to_string())),
         };
@@ -165,6 +224,15 @@ impl SocketOption {
             SocketOption::Join(_) => "JOIN",
             SocketOption::Leave(_) => "LEAVE",
             SocketOption::SurveyTime(_) => "SURVEY_TIME",
+            SocketOption::PlainServer(_) => "PLAIN_SERVER",
+            SocketOption::PlainUsername(_) => "PLAIN_USERNAME",
+            SocketOption::PlainPassword(_) => "PLAIN_PASSWORD",
+            SocketOption::CurveServer(_) => "CURVE_SERVER",
+            SocketOption::CurvePublicKey(_) => "CURVE_PUBLICKEY",
+            SocketOption::CurveSecretKey(_) => "CURVE_SECRETKEY",
+            SocketOption::CurveServerKey(_) => "CURVE_SERVERKEY",
+            SocketOption::ZapDomain(_) => "ZAP_DOMAIN",
+            SocketOption::ZapEnforceDomain(_) => "ZAP_ENFORCE_DOMAIN",
         }
     }
 
@@ -190,6 +258,15 @@ impl SocketOption {
                     String::from_utf8_lossy(g).into_owned(),
                     "a group is at most 255 octets",
                 ));
+            }
+            SocketOption::PlainUsername(v) if v.len() > 255 => {
+                return Err(bad(format!("({} octets)", v.len()), "at most 255 octets"));
+            }
+            SocketOption::PlainPassword(v) if v.0.len() > 255 => {
+                return Err(bad(format!("({} octets)", v.0.len()), "at most 255 octets"));
+            }
+            SocketOption::ZapDomain(d) if d.len() > 255 => {
+                return Err(bad(d.clone(), "at most 255 octets"));
             }
             SocketOption::HeartbeatTtl(ttl) if ttl.as_millis() > 6_553_599 => {
                 return Err(bad(
@@ -225,6 +302,28 @@ mod tests {
             SocketOption::parse("router_mandatory", b"1").unwrap(),
             SocketOption::RouterMandatory(true)
         );
+        let z85 = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+        let key: PublicKey = z85.parse().unwrap();
+        assert_eq!(
+            SocketOption::parse("CURVE_SERVERKEY", z85.as_bytes()).unwrap(),
+            SocketOption::CurveServerKey(key)
+        );
+        assert_eq!(
+            SocketOption::parse("curve_serverkey", key.as_bytes()).unwrap(),
+            SocketOption::CurveServerKey(key)
+        );
+        assert_eq!(
+            SocketOption::parse("CURVE_SERVERKEY", format!("{z85}\0").as_bytes()).unwrap(),
+            SocketOption::CurveServerKey(key)
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_errors_and_debug() {
+        let err = SocketOption::parse("CURVE_SECRETKEY", b"not a key at all").unwrap_err();
+        assert!(!err.to_string().contains("not a key"), "{err}");
+        let opt = SocketOption::parse("PLAIN_PASSWORD", b"hunter2").unwrap();
+        assert!(!format!("{opt:?}").contains("hunter2"));
     }
 
     #[test]
@@ -242,6 +341,17 @@ mod tests {
             ("HEARTBEAT_TTL", b"7000000"),
             ("RECONNECT_IVL", b"-2"),
             ("LAST_ENDPOINT", b"x"),
+            ("CURVE_SERVERKEY", b"too short"),
+            (
+                "CURVE_PUBLICKEY",
+                b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf~",
+            ),
+            (
+                "CURVE_SECRETKEY",
+                b"~123456789012345678901234567890123456789",
+            ),
+            ("PLAIN_SERVER", b"2"),
+            ("PLAIN_USERNAME", &[b'u'; 256]),
         ] {
             let err = SocketOption::parse(name, value).unwrap_err();
             assert!(

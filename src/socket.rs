@@ -144,6 +144,75 @@ pub struct Socket {
     endpoints: Vec<Endpoint>,
     last_endpoint: String,
     io: zvtran_drivers::io_thread::IoHandle,
+    security: Security,
+}
+
+/// Which side of which mechanism the security options chose, as libzmq tracks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SecurityKind {
+    #[default]
+    Null,
+    PlainClient,
+    PlainServer,
+    CurveClient,
+    CurveServer,
+}
+
+/// The security options; the mechanism is built from them at each bind or connect.
+#[derive(Debug, Clone, Default)]
+struct Security {
+    kind: SecurityKind,
+    username: Bytes,
+    password: Bytes,
+    public_key: Option<zmtp::PublicKey>,
+    secret_key: Option<zmtp::SecretKey>,
+    server_key: Option<zmtp::PublicKey>,
+}
+
+impl Security {
+    /// The mechanism for the next endpoint, or why the options do not make one.
+    fn mechanism(&self) -> Result<zmtp::Mechanism, Error> {
+        use zmtp::{Curve, KeyPair, Mechanism, Plain};
+        let keys = || -> Result<Option<KeyPair>, Error> {
+            match (&self.secret_key, &self.public_key) {
+                (None, None) => Ok(None),
+                (None, Some(_)) => Err(Error::Security(
+                    "CURVE_PUBLICKEY is set without CURVE_SECRETKEY".into(),
+                )),
+                (Some(secret), public) => {
+                    let pair = KeyPair::from_secret(secret.clone());
+                    match public {
+                        Some(p) if *p != pair.public => Err(Error::Security(format!(
+                            "CURVE_PUBLICKEY {p} is not the public key of CURVE_SECRETKEY (that is {})",
+                            pair.public
+                        ))),
+                        _ => Ok(Some(pair)),
+                    }
+                }
+            }
+        };
+        Ok(match self.kind {
+            SecurityKind::Null => Mechanism::Null,
+            SecurityKind::PlainServer => Mechanism::Plain(Plain::Server),
+            SecurityKind::PlainClient => Mechanism::Plain(Plain::Client {
+                username: self.username.clone(),
+                password: self.password.clone(),
+            }),
+            SecurityKind::CurveServer => Mechanism::Curve(Curve::Server {
+                keys: keys()?.ok_or_else(|| {
+                    Error::Security("a CURVE server needs CURVE_SECRETKEY".into())
+                })?,
+            }),
+            SecurityKind::CurveClient => Mechanism::Curve(Curve::Client {
+                // A client without long-term keys gets a fresh pair: it can reach a server
+                // that accepts any client, as when libzmq's ZAP handler allows any key.
+                keys: keys()?.unwrap_or_else(KeyPair::generate),
+                server_key: self.server_key.ok_or_else(|| {
+                    Error::Security("a CURVE client needs CURVE_SERVERKEY".into())
+                })?,
+            }),
+        })
+    }
 }
 
 impl std::fmt::Debug for Socket {
@@ -181,6 +250,7 @@ impl Socket {
             endpoints: Vec::new(),
             last_endpoint: String::new(),
             io,
+            security: Security::default(),
         }
     }
 
@@ -191,19 +261,22 @@ impl Socket {
 
     // ---- endpoints ----
 
-    fn link(&self) -> SocketLink {
-        SocketLink::new(
-            Arc::new(self.options.clone()),
+    fn link(&self) -> Result<SocketLink, Error> {
+        let mut options = self.options.clone();
+        options.mechanism = self.security.mechanism()?;
+        options.authenticator = self.ctx.authenticator(&options);
+        Ok(SocketLink::new(
+            Arc::new(options),
             self.shared.clone(),
             self.io.clone(),
-        )
+        ))
     }
 
     /// Accepts peers at `endpoint` (`tcp://127.0.0.1:5555`, `tcp://*:*`, `ipc:///tmp/s`,
     /// `inproc://name`). Returns the endpoint with the address resolved (also LAST_ENDPOINT).
     pub fn bind(&mut self, endpoint: &str) -> Result<String, Error> {
         let (driver, address) = self.ctx.registry.resolve(endpoint)?;
-        let handle = driver.bind(address, &self.link())?;
+        let handle = driver.bind(address, &self.link()?)?;
         Ok(self.add_endpoint(endpoint, handle))
     }
 
@@ -211,7 +284,7 @@ impl Socket {
     /// (the default) messages queue for the peer before it is there.
     pub fn connect(&mut self, endpoint: &str) -> Result<String, Error> {
         let (driver, address) = self.ctx.registry.resolve(endpoint)?;
-        let handle = driver.connect(address, &self.link())?;
+        let handle = driver.connect(address, &self.link()?)?;
         // CONNECT_ROUTING_ID applies to one connect only, as in libzmq.
         self.options.connect_routing_id = None;
         Ok(self.add_endpoint(endpoint, handle))
@@ -301,6 +374,51 @@ impl Socket {
             SocketOption::Join(group) => self.subscription(&group, true, true)?,
             SocketOption::Leave(group) => self.subscription(&group, false, true)?,
             SocketOption::SurveyTime(d) => self.survey_time = d,
+            // As libzmq: the last of these options decides the mechanism and the side.
+            SocketOption::PlainServer(on) => {
+                self.security.kind = if on {
+                    SecurityKind::PlainServer
+                } else {
+                    SecurityKind::Null
+                };
+            }
+            SocketOption::PlainUsername(name) => {
+                self.security.kind = if name.is_empty() {
+                    SecurityKind::Null
+                } else {
+                    SecurityKind::PlainClient
+                };
+                self.security.username = name;
+            }
+            SocketOption::PlainPassword(password) => {
+                self.security.kind = SecurityKind::PlainClient;
+                self.security.password = password.0;
+            }
+            SocketOption::CurveServer(on) => {
+                self.security.kind = if on {
+                    SecurityKind::CurveServer
+                } else {
+                    SecurityKind::Null
+                };
+            }
+            SocketOption::CurvePublicKey(key) => {
+                self.security.public_key = Some(key);
+                if !matches!(self.security.kind, SecurityKind::CurveServer) {
+                    self.security.kind = SecurityKind::CurveClient;
+                }
+            }
+            SocketOption::CurveSecretKey(key) => {
+                self.security.secret_key = Some(key);
+                if !matches!(self.security.kind, SecurityKind::CurveServer) {
+                    self.security.kind = SecurityKind::CurveClient;
+                }
+            }
+            SocketOption::CurveServerKey(key) => {
+                self.security.server_key = Some(key);
+                self.security.kind = SecurityKind::CurveClient;
+            }
+            SocketOption::ZapDomain(domain) => o.zap_domain = domain,
+            SocketOption::ZapEnforceDomain(on) => o.zap_enforce_domain = on,
         }
         Ok(())
     }

@@ -92,6 +92,16 @@ fn join(
     });
 }
 
+impl Inproc {
+    /// Whether a socket is bound at `inproc://name` now.
+    pub fn is_bound(&self, name: &str) -> bool {
+        self.names
+            .lock()
+            .get(name)
+            .is_some_and(|n| n.bound.is_some())
+    }
+}
+
 impl Driver for Inproc {
     fn scheme(&self) -> &str {
         "inproc"

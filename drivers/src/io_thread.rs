@@ -19,12 +19,13 @@ use crossbeam_queue::SegQueue;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use zmtp::command::Subscription;
-use zmtp::{Connection, Event, Message, Role};
+use zmtp::{Connection, Event, Message, Metadata, Role};
 
 use crate::driver::{SocketCommand, SocketLink};
 use crate::monitor::EventKind;
 use crate::pipe::{PipeEnd, PipeEvent, Wake, pipe};
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
+use crate::zap::{ZapRequest, ZapResponder, next_serial};
 
 const WAKER: Token = Token(usize::MAX);
 /// Reads per readiness event before other connections get a turn.
@@ -82,6 +83,15 @@ pub enum IoCommand {
         token: usize,
         /// What happened.
         event: PipeEvent,
+    },
+    /// A ZAP answer for the connection registered with `token` (see [`crate::zap`]).
+    Authenticated {
+        /// The connection.
+        token: usize,
+        /// The request it answers; a stale answer (the connection is gone) is ignored.
+        serial: u64,
+        /// The decision.
+        outcome: zmtp::AuthOutcome,
     },
     /// Finish lingering connections, then exit.
     Stop,
@@ -231,6 +241,10 @@ struct Live {
     readable: bool,
     pending_in: VecDeque<Message>,
     read_paused: bool,
+    /// The ZAP request this connection waits on (0: none).
+    auth_serial: u64,
+    /// Properties attached to each message received (secured or authenticated connections).
+    properties: Option<Arc<Metadata>>,
 }
 
 /// Why a connection ended.
@@ -238,6 +252,8 @@ struct Fail {
     reason: String,
     during_handshake: bool,
     no_retry: bool,
+    /// The ZAP status when authentication refused (us or the peer).
+    auth_status: Option<u16>,
 }
 
 struct Reactor {
@@ -428,6 +444,11 @@ impl Reactor {
                 }
                 PipeEvent::Closed => self.begin_close(token, now),
             },
+            IoCommand::Authenticated {
+                token,
+                serial,
+                outcome,
+            } => self.on_authenticated(token, serial, outcome, now),
             IoCommand::Stop => {
                 self.stopping = true;
                 let all: Vec<usize> = self.units.iter().map(|(i, _)| i).collect();
@@ -440,6 +461,32 @@ impl Reactor {
                 }
             }
         }
+    }
+
+    fn on_authenticated(
+        &mut self,
+        i: usize,
+        serial: u64,
+        outcome: zmtp::AuthOutcome,
+        now: Instant,
+    ) {
+        let Some(Unit::Stream(s)) = self.units.get_mut(i) else {
+            return;
+        };
+        let Some(live) = &mut s.live else {
+            return;
+        };
+        if live.auth_serial != serial {
+            return;
+        }
+        live.auth_serial = 0;
+        if let Err(e) = live.zmtp.authenticate(outcome, now) {
+            let fail = Fail::zmtp(live, &e);
+            self.fail(i, fail, now);
+            return;
+        }
+        s.take_events();
+        self.service(i, now);
     }
 
     fn on_ready(&mut self, i: usize, readable: bool, writable: bool, now: Instant) {
@@ -462,6 +509,7 @@ impl Reactor {
                                     reason: e.to_string(),
                                     during_handshake: false,
                                     no_retry: false,
+                                    auth_status: None,
                                 };
                                 self.fail(i, fail, now);
                                 return;
@@ -582,6 +630,7 @@ impl Reactor {
                         reason: e.to_string(),
                         during_handshake: false,
                         no_retry: true,
+                        auth_status: None,
                     };
                     self.fail(i, fail, now);
                 }
@@ -592,6 +641,7 @@ impl Reactor {
                     reason: e.to_string(),
                     during_handshake: false,
                     no_retry: false,
+                    auth_status: None,
                 };
                 self.fail(i, fail, now);
             }
@@ -786,8 +836,20 @@ impl Reactor {
             return;
         };
         if let Some(mut live) = s.live.take() {
+            // A refusal (ERROR) may be queued: give it one chance to leave.
+            if live.connected && live.zmtp.transmit_len() > 0 {
+                let mut iov = [IoSlice::new(&[]); IOV];
+                let n = live.zmtp.transmit_slices(&mut iov);
+                let _ = live.stream.write_vectored(iov.get(..n).unwrap_or_default());
+            }
             let _ = self.poll.registry().deregister(&mut *live.stream);
-            let kind = if fail.during_handshake {
+            let kind = if let Some(status) = fail.auth_status {
+                EventKind::HandshakeFailedAuth {
+                    status,
+                    reason: fail.reason.clone(),
+                    no_retry: fail.no_retry,
+                }
+            } else if fail.during_handshake {
                 EventKind::HandshakeFailed {
                     reason: fail.reason.clone(),
                     no_retry: fail.no_retry,
@@ -914,6 +976,9 @@ impl StreamUnit {
                 Event::Ready(info) => {
                     self.link
                         .monitor(EventKind::HandshakeSucceeded, &self.endpoint);
+                    if self.link.options().attaches_properties() {
+                        live.properties = Some(Arc::new(properties(&info, &*live.stream)));
+                    }
                     self.handshakes += 1;
                     let options = self.link.options().clone();
                     if let Some(r) = &mut self.reconnect {
@@ -948,7 +1013,12 @@ impl StreamUnit {
                         }
                     }
                 }
-                Event::Message(m) => live.pending_in.push_back(m),
+                Event::Message(mut m) => {
+                    if let Some(p) = &live.properties {
+                        m.set_properties(p.clone());
+                    }
+                    live.pending_in.push_back(m);
+                }
                 Event::Subscribe(t) => live
                     .pending_in
                     .push_back(Subscription::Subscribe(t).to_message()),
@@ -963,10 +1033,27 @@ impl StreamUnit {
                 Event::Leave(g) => live
                     .pending_in
                     .push_back(Subscription::Cancel(g).to_message()),
-                Event::Authenticate(_) => {
-                    let _ = live
-                        .zmtp
-                        .authenticate(zmtp::AuthOutcome::NoHandler, Instant::now());
+                Event::Authenticate(request) => {
+                    let options = self.link.options();
+                    let serial = next_serial();
+                    live.auth_serial = serial;
+                    let responder = ZapResponder::new(
+                        self.link.io().clone(),
+                        self.index,
+                        serial,
+                        options.zap_enforce_domain,
+                    );
+                    let request = ZapRequest {
+                        domain: options.zap_domain.clone(),
+                        address: ip_of(&live.stream.peer_address()),
+                        routing_id: options.routing_id.clone().unwrap_or_default(),
+                        mechanism: request.mechanism,
+                        credentials: request.credentials,
+                    };
+                    match &options.authenticator {
+                        Some(a) => a.authenticate(request, responder),
+                        None => responder.no_handler(),
+                    }
                 }
             }
         }
@@ -995,6 +1082,8 @@ impl Live {
             readable: true,
             pending_in: VecDeque::new(),
             read_paused: false,
+            auth_serial: 0,
+            properties: None,
         }
     }
 }
@@ -1005,6 +1094,7 @@ impl Fail {
             reason: why.to_string(),
             during_handshake: !live.handshaken(),
             no_retry: false,
+            auth_status: None,
         }
     }
 
@@ -1013,6 +1103,7 @@ impl Fail {
             reason: e.to_string(),
             during_handshake: !live.handshaken(),
             no_retry: false,
+            auth_status: None,
         }
     }
 
@@ -1021,8 +1112,36 @@ impl Fail {
             reason: e.to_string(),
             during_handshake: !live.handshaken() || matches!(e, zmtp::Error::Refused { .. }),
             no_retry: e.forbids_reconnect(),
+            auth_status: e.auth_status(),
         }
     }
+}
+
+/// The IP address of a transport's `scheme://ip:port` peer address, as ZAP and `Peer-Address`
+/// give it; empty when there is none (ipc).
+fn ip_of(peer: &str) -> String {
+    let rest = peer.split_once("://").map_or(peer, |(_, r)| r);
+    let host = rest.rsplit_once(':').map_or("", |(h, _)| h);
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
+}
+
+/// What `Message::property` answers for a connection: the peer's READY properties, the ZAP
+/// handler's, `User-Id` and `Peer-Address`.
+fn properties(info: &zmtp::PeerInfo, stream: &dyn StreamTransport) -> Metadata {
+    let mut props = info.metadata.clone();
+    for (name, value) in info.auth_metadata.iter() {
+        let _ = props.insert(name, value.clone());
+    }
+    if let Some(user) = &info.user_id {
+        let _ = props.insert("User-Id", user.clone());
+    }
+    let ip = ip_of(&stream.peer_address());
+    if !ip.is_empty() {
+        let _ = props.insert("Peer-Address", ip);
+    }
+    props
 }
 
 /// Hands one message from the socket to ZMTP. A SUB's or XSUB's `\x01topic`/`\x00topic`

@@ -17,3 +17,4 @@ pub mod options;
 pub mod pipe;
 pub mod stream;
 pub mod tcp;
+pub mod zap;

@@ -50,6 +50,16 @@ pub enum EventKind {
         /// RFC 37: no reconnection with the same credentials.
         no_retry: bool,
     },
+    /// Authentication refused the connection (like ZMQ_EVENT_HANDSHAKE_FAILED_AUTH): on a
+    /// server, its ZAP handler said no; on a client, the server's ERROR carried the status.
+    HandshakeFailedAuth {
+        /// The ZAP status code: 300 (try later), 400 (denied) or 500 (handler error).
+        status: u16,
+        /// Why.
+        reason: String,
+        /// Set when the client must not reconnect with the same credentials.
+        no_retry: bool,
+    },
     /// A connection ended.
     Disconnected {
         /// Why.

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use zmtp::{Metadata, SocketType};
+use zmtp::{Mechanism, Metadata, SocketType};
 
 use crate::pipe::Capacity;
+use crate::zap::Authenticator;
 
 /// Options as a driver sees them. Most are copied when an endpoint is bound or connected, as in
 /// libzmq; LINGER is read when the socket closes, so it is shared.
@@ -46,6 +47,15 @@ pub struct Options {
     pub metadata: Metadata,
     /// ZMQ_LINGER in milliseconds (-1 = forever), shared with the socket.
     pub linger: Arc<AtomicI64>,
+    /// The security mechanism (NULL, PLAIN or CURVE, client or server).
+    pub mechanism: Mechanism,
+    /// ZMQ_ZAP_DOMAIN: sent in ZAP requests; with NULL, a non-empty domain turns ZAP on.
+    pub zap_domain: String,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: refuse clients when no ZAP handler answers.
+    pub zap_enforce_domain: bool,
+    /// Who answers ZAP requests for this socket's server connections (the context's ZAP
+    /// service); `None` applies libzmq's no-handler defaults.
+    pub authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl Options {
@@ -68,6 +78,10 @@ impl Options {
             conflate: false,
             metadata: Metadata::new(),
             linger: Arc::new(AtomicI64::new(-1)),
+            mechanism: Mechanism::Null,
+            zap_domain: String::new(),
+            zap_enforce_domain: false,
+            authenticator: None,
         }
     }
 
@@ -105,7 +119,23 @@ impl Options {
         c.heartbeat_interval = (!self.heartbeat_ivl.is_zero()).then_some(self.heartbeat_ivl);
         c.heartbeat_timeout = self.heartbeat_timeout;
         c.heartbeat_ttl = (!self.heartbeat_ttl.is_zero()).then_some(self.heartbeat_ttl);
+        c.mechanism = self.mechanism.clone();
+        c.authenticate = self.uses_zap();
         c
+    }
+
+    /// Whether server connections ask ZAP about each client: a PLAIN or CURVE server always
+    /// does (as libzmq), NULL only with a ZAP domain.
+    pub fn uses_zap(&self) -> bool {
+        self.mechanism.as_server()
+            || (self.mechanism == Mechanism::Null && !self.zap_domain.is_empty())
+    }
+
+    /// Whether received messages carry their connection's properties (`Message::property`):
+    /// on secured or ZAP-authenticated connections, where `User-Id` and the handler's
+    /// metadata matter. Plain connections skip it to keep the per-message path lean.
+    pub fn attaches_properties(&self) -> bool {
+        self.mechanism != Mechanism::Null || self.uses_zap()
     }
 
     /// Whether this type sends subscriptions (its pipe is refreshed on each reconnection so

@@ -1,14 +1,37 @@
 //! Multipart messages: one or more frames, sent and delivered atomically.
 
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
 use bytes::Bytes;
 use smallvec::SmallVec;
+
+use crate::metadata::Metadata;
 
 /// A message of one or more frames. Frames are `Bytes`, so cloning a message or slicing it out
 /// of a read buffer copies no payload. Most messages have one or two frames (a body, or an
 /// envelope and a body), which are stored inline.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// A received message may carry its connection's properties (see
+/// [`property`](Self::property)); they take no part in equality or hashing.
+#[derive(Debug, Clone, Default)]
 pub struct Message {
     frames: SmallVec<[Bytes; 2]>,
+    properties: Option<Arc<Metadata>>,
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.frames == other.frames
+    }
+}
+
+impl Eq for Message {}
+
+impl Hash for Message {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.frames.hash(state);
+    }
 }
 
 impl Message {
@@ -25,6 +48,7 @@ impl Message {
     {
         Message {
             frames: frames.into_iter().map(Into::into).collect(),
+            properties: None,
         }
     }
 
@@ -72,6 +96,24 @@ impl Message {
     pub fn iter(&self) -> std::slice::Iter<'_, Bytes> {
         self.frames.iter()
     }
+
+    /// A property of the connection the message arrived on, like `zmq_msg_gets`: the peer's
+    /// handshake properties (`Socket-Type`, `Identity`, `X-...`), and with authentication
+    /// `User-Id` and the properties the ZAP handler gave. Names compare in any case.
+    pub fn property(&self, name: &str) -> Option<&Bytes> {
+        self.properties.as_deref()?.get(name)
+    }
+
+    /// All properties of the connection the message arrived on, if the driver attached them.
+    pub fn properties(&self) -> Option<&Metadata> {
+        self.properties.as_deref()
+    }
+
+    /// Attaches a connection's properties; drivers share one `Arc` among a connection's
+    /// messages.
+    pub fn set_properties(&mut self, properties: Arc<Metadata>) {
+        self.properties = Some(properties);
+    }
 }
 
 impl IntoIterator for Message {
@@ -96,7 +138,10 @@ impl From<Bytes> for Message {
     fn from(frame: Bytes) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame);
-        Message { frames }
+        Message {
+            frames,
+            properties: None,
+        }
     }
 }
 
@@ -128,6 +173,7 @@ impl From<Vec<Bytes>> for Message {
     fn from(frames: Vec<Bytes>) -> Self {
         Message {
             frames: SmallVec::from_vec(frames),
+            properties: None,
         }
     }
 }
@@ -136,6 +182,7 @@ impl FromIterator<Bytes> for Message {
     fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Self {
         Message {
             frames: iter.into_iter().collect(),
+            properties: None,
         }
     }
 }

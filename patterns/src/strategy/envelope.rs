@@ -47,15 +47,14 @@ pub enum RepState {
 impl RepState {
     /// Splits a request into its envelope (through the first empty frame) and body; `None` if
     /// there is no delimiter or no body (libzmq drops such requests).
-    pub fn split(msg: Message) -> Option<(Vec<Bytes>, Message)> {
-        let mut frames = msg.into_iter();
+    /// The body keeps the message's connection properties.
+    pub fn split(mut msg: Message) -> Option<(Vec<Bytes>, Message)> {
         let mut envelope = Vec::new();
-        for frame in frames.by_ref() {
+        while let Some(frame) = msg.pop_front() {
             let end = frame.is_empty();
             envelope.push(frame);
             if end {
-                let body: Message = frames.collect();
-                return (!body.is_empty()).then_some((envelope, body));
+                return (!msg.is_empty()).then_some((envelope, msg));
             }
         }
         None

@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Write};
 use std::time::Duration;
 
 use zvtran::drivers::driver::DriverError;
-use zvtran::{Context, Error, Message, RecvError, SendError, Socket, SocketType};
+use zvtran::{Context, Error, Message, RecvError, SendError, Socket, SocketType, ZapReply};
 
 use crate::exit;
 use crate::text;
@@ -33,6 +33,10 @@ pub struct Args {
     #[arg(long = "connect", value_name = "ENDPOINT")]
     connect: Vec<String>,
     /// A socket option: libzmq's name without ZMQ_, any case; the value takes the escapes.
+    /// Security: a server takes PLAIN_SERVER=1 with PLAIN_USERNAME and PLAIN_PASSWORD (it
+    /// accepts exactly that user), or CURVE_SERVER=1 with CURVE_SECRETKEY (it accepts any
+    /// client that knows its public key); a client takes PLAIN_USERNAME and PLAIN_PASSWORD, or
+    /// CURVE_SERVERKEY (and optionally its own CURVE_SECRETKEY). Keys: `zvtran keygen`.
     #[arg(short = 'o', value_name = "NAME=VALUE")]
     options: Vec<String>,
     /// With -r, exit after COUNT messages; with -w, stop after COUNT messages.
@@ -78,9 +82,8 @@ fn runtime(message: impl Into<String>) -> Failure {
 /// A bind or connect error: a bad endpoint is the user's, anything else the system's.
 fn endpoint_error(e: Error) -> Failure {
     match e {
-        Error::Driver(DriverError::Endpoint(_) | DriverError::UnknownScheme { .. }) => {
-            usage(e.to_string())
-        }
+        Error::Driver(DriverError::Endpoint(_) | DriverError::UnknownScheme { .. })
+        | Error::Security(_) => usage(e.to_string()),
         e => runtime(e.to_string()),
     }
 }
@@ -119,16 +122,46 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .socket(socket_type)
         .map_err(|e| runtime(e.to_string()))?;
     let mut subscribed = false;
+    let mut parsed = Vec::new();
     for option in &args.options {
         let (name, value) = option
             .split_once('=')
             .ok_or_else(|| usage(format!("option {option:?} is not NAME=VALUE")))?;
         let value =
             text::unescape(value.as_bytes()).map_err(|e| usage(format!("option {name}: {e}")))?;
-        subscribed |= name.eq_ignore_ascii_case("SUBSCRIBE");
-        socket
-            .set_option_by_name(name, &value)
-            .map_err(|e| usage(e.to_string()))?;
+        let name = name.trim_start_matches("ZMQ_").to_ascii_uppercase();
+        parsed.push((name, value));
+    }
+    // A PLAIN server given a user name and password accepts exactly those: they go to a
+    // built-in ZAP handler instead of the socket (where they would make it a client).
+    let plain_server = parsed
+        .iter()
+        .any(|(n, v)| n == "PLAIN_SERVER" && v.as_slice() == b"1");
+    let mut credentials: (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    for (name, value) in parsed {
+        match name.as_str() {
+            "PLAIN_USERNAME" if plain_server => credentials.0 = Some(value),
+            "PLAIN_PASSWORD" if plain_server => credentials.1 = Some(value),
+            _ => {
+                subscribed |= name == "SUBSCRIBE";
+                socket
+                    .set_option_by_name(&name, &value)
+                    .map_err(|e| usage(e.to_string()))?;
+            }
+        }
+    }
+    if let (Some(user), Some(password)) = credentials {
+        ctx.set_zap_handler(move |req| {
+            if req.username() == Some(&user[..]) && req.password() == Some(&password[..]) {
+                ZapReply::allow(user.clone())
+            } else {
+                ZapReply::deny("wrong user name or password")
+            }
+        });
+    } else if credentials != (None, None) {
+        return Err(usage(
+            "a PLAIN server needs both PLAIN_USERNAME and PLAIN_PASSWORD to accept a user",
+        ));
     }
     // A SUB that subscribed to nothing would receive nothing: subscribe to everything.
     if socket_type == SocketType::Sub && !subscribed {

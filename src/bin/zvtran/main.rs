@@ -1,6 +1,7 @@
 //! The `zvtran` command line.
 
 mod cat;
+mod keygen;
 mod perf;
 mod probe;
 mod text;
@@ -20,6 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Cat(cat::Args),
+    Keygen(keygen::Args),
     Perf(perf::Args),
     Probe(probe::Args),
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Cat(args) => cat::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Perf(args) => perf::run(args),
         Command::Probe(args) => probe::run(args),
     };
