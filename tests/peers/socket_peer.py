@@ -13,6 +13,12 @@ Usage: socket_peer.py TYPE. Commands on stdin, one reply line each on stdout:
   echo N MS             receive N messages and send each back unchanged -> OK | TIMEOUT
   reqseq N [F ...]      N round trips: send the frames then str(i), expect the same back
   close                 close the socket (linger as set)
+  keypair               zmq.curve_keypair()                    -> KEYS <public z85> <secret z85>
+  auth plain USER PASS  start a ThreadAuthenticator accepting USER/PASS (hex) for PLAIN
+  auth curve KEY ...    ... accepting only these CURVE client keys (Z85; "any" for any)
+  events [MS [NAME]]    the first call starts a monitor; later calls return the events that
+                        come until none for MS, or until NAME  -> EVENTS NAME:value ...
+                        (e.g. HANDSHAKE_FAILED_AUTH:400)
   quit
 Any exception is reported as ERR and the process keeps going.
 """
@@ -23,8 +29,30 @@ import zmq
 INT_OPTS = {
     "SNDHWM", "RCVHWM", "LINGER", "RECONNECT_IVL", "RECONNECT_IVL_MAX", "HEARTBEAT_IVL",
     "HEARTBEAT_TIMEOUT", "HEARTBEAT_TTL", "MAXMSGSIZE", "ROUTER_MANDATORY", "ROUTER_HANDOVER",
-    "XPUB_VERBOSE", "CONFLATE", "IMMEDIATE", "SNDTIMEO", "RCVTIMEO",
+    "XPUB_VERBOSE", "CONFLATE", "IMMEDIATE", "SNDTIMEO", "RCVTIMEO", "PLAIN_SERVER",
+    "CURVE_SERVER", "ZAP_ENFORCE_DOMAIN",
 }
+
+EVENT_NAMES = {
+    getattr(zmq, n): n[len("EVENT_"):]
+    for n in dir(zmq)
+    if n.startswith("EVENT_") and n not in ("EVENT_ALL", "EVENT_ALL_V1", "EVENT_ALL_V2")
+}
+
+
+class Keys:
+    """A CURVE credentials provider allowing a fixed set of client keys."""
+
+    def __init__(self, keys):
+        self.keys = set(keys)
+
+    def callback(self, domain, key):
+        return key in self.keys
+
+
+class State:
+    auth = None
+    monitor = None
 
 
 def frames(tokens):
@@ -59,10 +87,47 @@ def main():
             reply = f"ERR {type(e).__name__}: {e}"
         out(reply)
     sock.close()
+    if State.monitor is not None:
+        State.monitor.close()
+    if State.auth is not None:
+        State.auth.stop()
     ctx.term()
 
 
 def run(sock, cmd, args):
+    if cmd == "keypair":
+        public, secret = zmq.curve_keypair()
+        return f"KEYS {public.decode()} {secret.decode()}"
+    if cmd == "auth":
+        from zmq.auth.thread import ThreadAuthenticator
+
+        if State.auth is None:
+            State.auth = ThreadAuthenticator(sock.context)
+            State.auth.start()
+        if args[0] == "plain":
+            user, password = (f.decode() for f in frames(args[1:3]))
+            State.auth.configure_plain(domain="*", passwords={user: password})
+        elif args[1:] == ["any"]:
+            State.auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+        else:
+            keys = Keys(k.encode() for k in args[1:])
+            State.auth.configure_curve_callback(domain="*", credentials_provider=keys)
+        return "OK"
+    if cmd == "events":
+        if State.monitor is None:
+            State.monitor = sock.get_monitor_socket()
+            return "EVENTS"
+        from zmq.utils.monitor import recv_monitor_message
+
+        seen = []
+        wait = int(args[0]) if args else 0
+        while State.monitor.poll(wait, zmq.POLLIN):
+            ev = recv_monitor_message(State.monitor)
+            name = EVENT_NAMES.get(ev["event"], ev["event"])
+            seen.append(f"{name}:{ev['value']}")
+            if len(args) > 1 and name == args[1]:
+                break
+        return "EVENTS " + " ".join(seen)
     if cmd == "opt":
         name, value = args[0].upper(), args[1]
         opt = getattr(zmq, name)

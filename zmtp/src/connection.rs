@@ -728,7 +728,15 @@ impl Connection {
                 } else {
                     500
                 };
-                Command::Error(ErrorReason::new(&status.to_string())).encode(&mut self.out.tail);
+                if let Handshake::Plain(_) = self.handshake {
+                    crate::mechanism::plain::encode_refusal(
+                        &status.to_string(),
+                        &mut self.out.tail,
+                    );
+                } else {
+                    Command::Error(ErrorReason::new(&status.to_string()))
+                        .encode(&mut self.out.tail);
+                }
                 Err(Error::Denied { status, text })
             }
         }

@@ -599,3 +599,24 @@ fn curve_server_needs_a_curve_client() {
         Some(Error::Protocol(ProtocolError::MechanismMismatch { .. }))
     ));
 }
+
+#[test]
+fn plain_client_reads_both_forms_of_refusal() {
+    // libzmq 4.3 PLAIN servers send `^RROR` (see plain.rs); RFC 23 peers send `\x05ERROR`.
+    for refusal in [&b"\x04\x09^RROR\x03400"[..], b"\x04\x0a\x05ERROR\x03400"] {
+        let mut config = zmtp::Config::new(zmtp::SocketType::Push, zmtp::Role::Client);
+        config.mechanism = zmtp::Mechanism::Plain(zmtp::Plain::Client {
+            username: "u".into(),
+            password: "p".into(),
+        });
+        let now = std::time::Instant::now();
+        let mut conn = zmtp::Connection::new(config, now).unwrap();
+        let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 1];
+        greeting.extend_from_slice(b"PLAIN");
+        greeting.resize(64, 0);
+        conn.read_buffer().extend_from_slice(&greeting);
+        conn.read_buffer().extend_from_slice(refusal);
+        let err = conn.handle_read(now).unwrap_err();
+        assert_eq!(err.auth_status(), Some(400), "{refusal:?}: {err}");
+    }
+}

@@ -103,6 +103,16 @@ impl PlainHandshake {
         ours: &Metadata,
         out: &mut BytesMut,
     ) -> Result<Step, Error> {
+        if let Some(rest) = body.strip_prefix(LIBZMQ_ERROR_NAME) {
+            let mut r = Reader::new(Bytes::copy_from_slice(rest));
+            let reason = r
+                .short_bytes()
+                .filter(|_| r.is_empty())
+                .ok_or_else(|| malformed("ERROR", Malformed::BadLength))?;
+            return Err(Error::Refused {
+                reason: printable(&reason),
+            });
+        }
         let cmd = Command::decode(body)?;
         if let Command::Error(e) = &cmd {
             return Err(Error::Refused {
@@ -171,6 +181,24 @@ impl PlainHandshake {
             Command::Ready(ours.clone()).encode(out);
         }
     }
+}
+
+/// The name libzmq 4.3 gives PLAIN's ERROR command. Its source spells the command
+/// `"\x5ERROR"`, where C reads the escape as `\x5E` (`^`): on the wire the name is `^RROR`
+/// with no length octet, and a libzmq PLAIN client recognises only that form (an RFC 23
+/// `\x05ERROR` makes it report an unexpected command instead of the refusal). A PLAIN server
+/// sends this form so libzmq clients see the ZAP status; a PLAIN client accepts both.
+const LIBZMQ_ERROR_NAME: &[u8] = b"^RROR";
+
+/// Writes a PLAIN server's refusal in the form libzmq 4.3 clients read (see
+/// [`LIBZMQ_ERROR_NAME`]): `^RROR`, then the reason as a short string.
+pub(crate) fn encode_refusal(reason: &str, out: &mut BytesMut) {
+    let reason = reason.as_bytes();
+    let reason = reason.get(..255).unwrap_or(reason);
+    Header::encode(out, false, true, LIBZMQ_ERROR_NAME.len() + 1 + reason.len());
+    out.put_slice(LIBZMQ_ERROR_NAME);
+    out.put_u8(reason.len() as u8);
+    out.put_slice(reason);
 }
 
 /// The client's INITIATE: its metadata, as READY carries it.
