@@ -1,6 +1,7 @@
 """Side-by-side benchmark: zvtran and libzmq measured by the same perf tools in the same run.
 
-Usage: bench.py ZVTRAN LIBZMQ_PERF [--rounds N] [--quick]
+Usage: bench.py ZVTRAN LIBZMQ_PERF [--rounds N] [--quick] [--curve]
+--curve measures PUSH/PULL throughput over tcp with CURVE on both sides instead (64 B, 1 KiB).
 Prints a markdown table: for each row the median of N rounds (zvtran and libzmq alternating),
 and the ratio zvtran/libzmq (throughput: higher is better; latency: lower is better).
 """
@@ -55,16 +56,22 @@ def main():
     ap.add_argument("libzmq")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="a tenth of the messages, one round")
+    ap.add_argument("--curve", action="store_true", help="CURVE throughput over tcp only")
     args = ap.parse_args()
     tools = {"zvtran": [args.zvtran, "perf"], "libzmq": [args.libzmq]}
     rounds = 1 if args.quick else args.rounds
     scale = 10 if args.quick else 1
     rows = []
-    for transport in ["tcp", "ipc", "inproc"]:
-        for size, count in SIZES:
-            rows.append(("thr", transport, size, count // scale))
-    for transport in ["tcp", "ipc", "inproc"]:
-        rows.append(("lat", transport, LAT_SIZE, LAT_COUNT // scale))
+    if args.curve:
+        # Both perf tools read this and secure their sockets with the same fixed test keys.
+        os.environ["ZVTRAN_PERF_CURVE"] = "1"
+        rows = [("thr", "tcp", 64, 1_000_000 // scale), ("thr", "tcp", 1024, 500_000 // scale)]
+    else:
+        for transport in ["tcp", "ipc", "inproc"]:
+            for size, count in SIZES:
+                rows.append(("thr", transport, size, count // scale))
+        for transport in ["tcp", "ipc", "inproc"]:
+            rows.append(("lat", transport, LAT_SIZE, LAT_COUNT // scale))
     print("| test | transport | size | libzmq | zvtran | zvtran / libzmq |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +83,7 @@ def main():
                     got[name].append(run(tools[name], kind, transport, size, count, tmp))
             z, l = statistics.median(got["zvtran"]), statistics.median(got["libzmq"])
             if kind == "thr":
-                test = "PUSH/PULL throughput"
+                test = "CURVE PUSH/PULL throughput" if args.curve else "PUSH/PULL throughput"
                 cell = lambda v: f"{v / 1e6:.2f} M msg/s" if v >= 1e6 else f"{v / 1e3:.1f} K msg/s"
                 ratio = z / l
             else:

@@ -336,6 +336,41 @@ fn usage_errors_exit_2_and_name_the_culprit() {
         (&["-b", "PULL", "tcp://127.0.0.1:*"], "--read"),
         (&["-r", "-b", "-c", "PULL", "tcp://127.0.0.1:*"], "-c"),
         (&["-r", "-b", "PULL", "-n", "x", "tcp://127.0.0.1:*"], "x"),
+        (
+            &[
+                "-r",
+                "-b",
+                "PULL",
+                "-o",
+                "CURVE_SERVER=1",
+                "tcp://127.0.0.1:*",
+            ],
+            "CURVE_SECRETKEY",
+        ),
+        (
+            &[
+                "-r",
+                "-b",
+                "PULL",
+                "-o",
+                "CURVE_SERVERKEY=short",
+                "tcp://127.0.0.1:*",
+            ],
+            "CURVE_SERVERKEY",
+        ),
+        (
+            &[
+                "-r",
+                "-b",
+                "PULL",
+                "-o",
+                "PLAIN_SERVER=1",
+                "-o",
+                "PLAIN_USERNAME=u",
+                "tcp://127.0.0.1:*",
+            ],
+            "PLAIN_PASSWORD",
+        ),
     ];
     for (args, culprit) in cases {
         let out = run(args, b"");
@@ -359,4 +394,27 @@ fn address_in_use_exits_1() {
     let out = run(&["-r", "-b", "PULL", &ep], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use"));
+}
+
+#[test]
+fn keygen_prints_a_pair_and_rederives_it() {
+    let out = zvtran().arg("keygen").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let public = lines[0].strip_prefix("public: ").expect("public line");
+    let secret = lines[1].strip_prefix("secret: ").expect("secret line");
+    assert_eq!((public.len(), secret.len()), (40, 40));
+    let again = zvtran()
+        .args(["keygen", "--secret", secret])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+    let bad = zvtran()
+        .args(["keygen", "--secret", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--secret"));
 }

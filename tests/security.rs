@@ -378,3 +378,26 @@ fn curve_over_ipc_and_in_both_directions_with_dealer_and_router() {
         );
     }
 }
+
+/// The security example in README.md, kept compiling and passing.
+#[test]
+fn readme_security_example() -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = Context::new()?;
+    let server_keys = KeyPair::generate();
+    let mut pull = ctx.socket(SocketType::Pull)?;
+    pull.set_option(SocketOption::CurveServer(true))?;
+    pull.set_option(SocketOption::CurveSecretKey(server_keys.secret.clone()))?;
+    let endpoint = pull.bind("tcp://127.0.0.1:*")?;
+
+    let mut push = ctx.socket(SocketType::Push)?;
+    push.set_option_by_name("CURVE_SERVERKEY", server_keys.public.to_z85().as_bytes())?;
+    push.connect(&endpoint)?;
+    push.send("secret")?;
+    assert_eq!(pull.recv()?.frames()[0], "secret");
+
+    ctx.set_zap_handler(|req| match (req.username(), req.password()) {
+        (Some(b"admin"), Some(b"pw")) => ZapReply::allow("admin").with_property("X-Role", "ops"),
+        _ => ZapReply::deny("wrong user name or password"),
+    });
+    Ok(())
+}

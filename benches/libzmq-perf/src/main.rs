@@ -23,6 +23,8 @@ unsafe extern "C" {
     fn zmq_msg_size(msg: *const Msg) -> usize;
     fn zmq_msg_close(msg: *mut Msg) -> c_int;
     fn zmq_errno() -> c_int;
+    fn zmq_setsockopt(socket: *mut c_void, option: c_int, value: *const c_void, len: usize)
+    -> c_int;
     fn zmq_strerror(errnum: c_int) -> *const c_char;
 }
 
@@ -30,6 +32,39 @@ const REQ: c_int = 3;
 const REP: c_int = 4;
 const PULL: c_int = 7;
 const PUSH: c_int = 8;
+const ZMQ_CURVE_SERVER: c_int = 47;
+const ZMQ_CURVE_PUBLICKEY: c_int = 48;
+const ZMQ_CURVE_SECRETKEY: c_int = 49;
+const ZMQ_CURVE_SERVERKEY: c_int = 50;
+
+/// The fixed CURVE test keys (libzmq's documented example pairs) used when ZVTRAN_PERF_CURVE=1;
+/// zvtran's perf tool uses the same ones.
+const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+const CLIENT_PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+
+fn setsockopt(s: Ptr, option: c_int, value: &[u8]) {
+    // SAFETY: s is a live socket; value is valid for its length.
+    let rc = unsafe { zmq_setsockopt(s.0, option, value.as_ptr().cast(), value.len()) };
+    check(rc, "zmq_setsockopt");
+}
+
+/// With ZVTRAN_PERF_CURVE=1 the binding side is a CURVE server and the connecting side its
+/// client (no ZAP handler: any client that knows the server key is accepted).
+fn secure(s: Ptr, server: bool) {
+    if std::env::var_os("ZVTRAN_PERF_CURVE").is_none_or(|v| v != "1") {
+        return;
+    }
+    if server {
+        setsockopt(s, ZMQ_CURVE_SERVER, &1i32.to_ne_bytes());
+        setsockopt(s, ZMQ_CURVE_SECRETKEY, SERVER_SECRET.as_bytes());
+    } else {
+        setsockopt(s, ZMQ_CURVE_SERVERKEY, SERVER_PUBLIC.as_bytes());
+        setsockopt(s, ZMQ_CURVE_PUBLICKEY, CLIENT_PUBLIC.as_bytes());
+        setsockopt(s, ZMQ_CURVE_SECRETKEY, CLIENT_SECRET.as_bytes());
+    }
+}
 
 /// A pointer to libzmq state that we hand between threads; libzmq contexts are thread-safe and
 /// each socket is used by one thread at a time.
@@ -168,6 +203,7 @@ fn main() {
                 _ => REQ,
             };
             let s = socket(ctx, kind);
+            secure(s, test.starts_with("local"));
             if test.starts_with("local") {
                 bind(s, ep);
             } else {

@@ -80,9 +80,34 @@ fn fail(e: impl std::fmt::Display) -> Failure {
     (exit::FAILURE, e.to_string())
 }
 
+/// With ZVTRAN_PERF_CURVE=1 the binding side is a CURVE server and the connecting side its
+/// client, with the fixed test keys libzmq's perf tool here uses too (libzmq's documented
+/// example pairs), so CURVE throughput compares side by side.
+fn secure(s: &mut Socket, server: bool) -> Result<(), Failure> {
+    const SERVER_PUBLIC: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    const SERVER_SECRET: &str = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    const CLIENT_SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
+    if std::env::var_os("ZVTRAN_PERF_CURVE").is_none_or(|v| v != "1") {
+        return Ok(());
+    }
+    let options: &[(&str, &str)] = if server {
+        &[("CURVE_SERVER", "1"), ("CURVE_SECRETKEY", SERVER_SECRET)]
+    } else {
+        &[
+            ("CURVE_SERVERKEY", SERVER_PUBLIC),
+            ("CURVE_SECRETKEY", CLIENT_SECRET),
+        ]
+    };
+    for (name, value) in options {
+        s.set_option_by_name(name, value.as_bytes()).map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// A socket of type `t`, bound to or connected to `endpoint`.
 fn open(ctx: &Context, t: SocketType, endpoint: &str, bind: bool) -> Result<Socket, Failure> {
     let mut s = ctx.socket(t).map_err(fail)?;
+    secure(&mut s, bind)?;
     if bind {
         s.bind(endpoint).map_err(fail)?;
     } else {
