@@ -61,6 +61,36 @@ HANDSHAKE = {
     "incompatible": bytes([PULL, 0, 9]) + GREETING + frame(ready_body(b"PULL"), command=True),
 }
 
+# Secured targets: byte 1 bit 0 = greeting with the mechanism first, bit 1 = deny.
+META = prop(b"Socket-Type", b"PUSH")
+PLAIN_SERVER = {
+    "hello-initiate": bytes([PULL, 1, 16]) + frame(COMMANDS["hello"], command=True)
+    + frame(b"\x08INITIATE" + META, command=True) + TRAFFIC,
+    "denied": bytes([PULL, 3, 64]) + frame(COMMANDS["hello"], command=True) + TRAFFIC,
+    "bad-hello": bytes([PULL, 1, 5]) + frame(b"\x05HELLO\xff", command=True),
+}
+PLAIN_CLIENT = {
+    "welcome-ready": bytes([8, 1, 16]) + frame(b"\x07WELCOME", command=True)
+    + frame(b"\x05READY" + prop(b"Socket-Type", b"PULL"), command=True) + TRAFFIC,
+    "refused-libzmq": bytes([8, 1, 64]) + frame(b"^RROR\x03400", command=True),
+    "refused-rfc": bytes([8, 1, 64]) + frame(b"\x05ERROR\x03400", command=True),
+}
+CURVE_SERVER = {
+    "hello": bytes([PULL, 1, 64]) + frame(b"\x05HELLO\x01\x00" + b"\0" * 72 + b"C" * 32 + b"\0" * 8 + b"B" * 80, command=True),
+    "initiate": bytes([PULL, 1, 64]) + frame(b"\x08INITIATE" + b"K" * 96 + b"\0" * 8 + b"B" * 200, command=True),
+}
+SECURED = {
+    # Bit 5: a genuine handshake first, then these bytes as traffic.
+    "traffic": bytes([PULL, 0x20, 16]) + TRAFFIC,
+    "boxes": bytes([PULL, 0x20, 64]) + frame(b"\x07MESSAGE" + b"\0" * 7 + b"\x02" + b"M" * 40)
+    + frame(b"\x07MESSAGE" + b"\0" * 7 + b"\x01" + b"M" * 17),
+}
+CURVE_CLIENT = {
+    "welcome": bytes([8, 1, 64]) + frame(b"\x07WELCOME" + b"\0" * 16 + b"W" * 144, command=True),
+    "ready": bytes([8, 1, 64]) + frame(b"\x05READY" + b"\0" * 8 + b"R" * 40, command=True),
+    "message": bytes([8, 1, 9]) + frame(b"\x07MESSAGE" + b"\0" * 8 + b"M" * 33),
+}
+
 SEEDS = {
     "frame": {
         "messages": b"\x20" + frame(b"hello", more=True) + frame(b"") + frame(b"z" * 300),
@@ -71,6 +101,10 @@ SEEDS = {
     "command": COMMANDS,
     "handshake_client": HANDSHAKE,
     "handshake_server": HANDSHAKE,
+    "plain_server": {**PLAIN_SERVER, **SECURED},
+    "plain_client": {**PLAIN_CLIENT, **SECURED},
+    "curve_server": {**CURVE_SERVER, **SECURED},
+    "curve_client": {**CURVE_CLIENT, **SECURED},
 }
 
 for target, seeds in SEEDS.items():
