@@ -604,13 +604,13 @@ fn curve_server_needs_a_curve_client() {
 fn plain_client_reads_both_forms_of_refusal() {
     // libzmq 4.3 PLAIN servers send `^RROR` (see plain.rs); RFC 23 peers send `\x05ERROR`.
     for refusal in [&b"\x04\x09^RROR\x03400"[..], b"\x04\x0a\x05ERROR\x03400"] {
-        let mut config = zmtp::Config::new(zmtp::SocketType::Push, zmtp::Role::Client);
-        config.mechanism = zmtp::Mechanism::Plain(zmtp::Plain::Client {
+        let mut config = Config::new(SocketType::Push, Role::Client);
+        config.mechanism = zmtp::Mechanism::Plain(Plain::Client {
             username: "u".into(),
             password: "p".into(),
         });
-        let now = std::time::Instant::now();
-        let mut conn = zmtp::Connection::new(config, now).unwrap();
+        let now = Instant::now();
+        let mut conn = Connection::new(config, now).unwrap();
         let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 1];
         greeting.extend_from_slice(b"PLAIN");
         greeting.resize(64, 0);
