@@ -7,28 +7,13 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam_channel::Receiver;
+use support::wait_event;
 use zvtran::zmtp;
 use zvtran::{
-    Context, Error, EventKind, KeyPair, Message, MonitorEvent, RecvError, SocketOption, SocketType,
-    ZapReply,
+    Context, Error, EventKind, KeyPair, Message, RecvError, SocketOption, SocketType, ZapReply,
 };
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Waits for an event matching `f`; panics with what came instead.
-fn wait_event(events: &Receiver<MonitorEvent>, what: &str, f: impl Fn(&EventKind) -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match events.recv_timeout(left) {
-            Ok(e) if f(&e.kind) => return,
-            Ok(e) => seen.push(e.kind),
-            Err(_) => break,
-        }
-    }
-    panic!("no {what} event; saw {seen:?}");
-}
 
 fn plain_client(ctx: &Context, user: &str, password: &str) -> zvtran::Socket {
     let mut s = ctx.socket(SocketType::Push).unwrap();

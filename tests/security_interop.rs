@@ -8,11 +8,10 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam_channel::Receiver;
-use support::{PySocket, eventually};
+use support::{PySocket, eventually, wait_event};
 use zvtran::{
-    Context, EventKind, KeyPair, Message, MonitorEvent, PublicKey, RecvError, SecretKey, Socket,
-    SocketOption, SocketType, ZapReply,
+    Context, EventKind, KeyPair, Message, PublicKey, RecvError, SecretKey, Socket, SocketOption,
+    SocketType, ZapReply,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -275,20 +274,6 @@ fn curve_with_libzmq_over_ipc() {
 }
 
 // ---- refusals ----
-
-/// Waits for an event matching `f`; panics with what came instead.
-fn wait_event(events: &Receiver<MonitorEvent>, what: &str, f: impl Fn(&EventKind) -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match events.recv_timeout(left) {
-            Ok(e) if f(&e.kind) => return,
-            Ok(e) => seen.push(e.kind),
-            Err(_) => break,
-        }
-    }
-    panic!("no {what} event; saw {seen:?}");
-}
 
 /// A zvtran PULL server that must receive nothing from a libzmq PUSH client.
 fn refused_by_zvtran(setup: impl FnOnce(&Context, &mut Socket, &mut PySocket), expect_auth: bool) {

@@ -295,3 +295,22 @@ fn parse_frames(s: &str) -> Vec<bytes::Bytes> {
         })
         .collect()
 }
+
+/// Waits (up to 10 s) for a monitor event matching `f`; panics naming `what` and listing the
+/// events that came instead.
+pub fn wait_event(
+    events: &crossbeam_channel::Receiver<zvtran::MonitorEvent>,
+    what: &str,
+    f: impl Fn(&zvtran::EventKind) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match events.recv_timeout(left) {
+            Ok(e) if f(&e.kind) => return,
+            Ok(e) => seen.push(e.kind),
+            Err(_) => break,
+        }
+    }
+    panic!("no {what} event; saw {seen:?}");
+}
