@@ -105,6 +105,12 @@ SEEDS = {
     "plain_client": {**PLAIN_CLIENT, **SECURED},
     "curve_server": {**CURVE_SERVER, **SECURED},
     "curve_client": {**CURVE_CLIENT, **SECURED},
+    "udp_datagram": {
+        "message": b"\x07weathersunny",
+        "empty-body": b"\x03abc",
+        "past-end": b"\x05abc",
+        "empty": b"",
+    },
 }
 
 for target, seeds in SEEDS.items():

@@ -1,9 +1,11 @@
 //! Transports for zvtran: each driver owns one kind of transport at one edge and hands whole
 //! messages to a socket at the other.
 //!
-//! For now this crate holds [`blocking`], which runs a single [`zmtp::Connection`] over a
-//! blocking stream, and [`endpoint`], which parses endpoint strings. The `Driver` trait and the
-//! tcp, ipc and inproc transports on I/O threads come with the sockets issue.
+//! [`driver`] holds the `Driver` trait and the registry by URI scheme; [`io_thread`] runs the
+//! stream transports ([`tcp`], [`ipc`]) with ZMTP, reconnection and heartbeats; [`inproc`] joins
+//! sockets of one context directly; [`zap`] carries authentication requests to the socket's
+//! authenticator; [`udp`] holds the datagram format and addresses the udp driver builds on;
+//! [`blocking`] runs one [`zmtp::Connection`] over a blocking stream.
 
 pub mod blocking;
 pub mod driver;
@@ -17,4 +19,5 @@ pub mod options;
 pub mod pipe;
 pub mod stream;
 pub mod tcp;
+pub mod udp;
 pub mod zap;
