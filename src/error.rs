@@ -58,6 +58,15 @@ pub enum SendError {
     /// A single-part socket (RFC 37's thread-safe types) was given a multipart message.
     #[error("this socket takes single-part messages only (RFC 37 thread-safe types)")]
     Multipart(Message),
+    /// A peer's transport cannot carry a message this large (a udp datagram: 8191 octets of
+    /// group and body); nothing was sent.
+    #[error("the message ({} octets) is larger than a peer's transport carries ({max} octets)", msg.byte_len())]
+    TooLarge {
+        /// The message, given back.
+        msg: Message,
+        /// The most the transport carries.
+        max: usize,
+    },
     /// A message needs at least one frame; a ROUTER's needs a routing id and a body.
     #[error("a message needs at least one frame (a ROUTER's, a routing id first)")]
     EmptyMessage,
@@ -71,7 +80,8 @@ impl SendError {
             | SendError::Unroutable(m)
             | SendError::WrongState(m)
             | SendError::NotSupported(m)
-            | SendError::Multipart(m) => Some(m),
+            | SendError::Multipart(m)
+            | SendError::TooLarge { msg: m, .. } => Some(m),
             SendError::EmptyMessage => None,
         }
     }

@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 use zmtp::{Message, PeerInfo, SocketType};
-use zvtran_drivers::driver::{EndpointHandle, SocketCommand, SocketLink, SocketSink};
+use zvtran_drivers::driver::{EndpointHandle, PeerCaps, SocketCommand, SocketLink, SocketSink};
 use zvtran_drivers::monitor::MonitorEvent;
 use zvtran_drivers::options::Options;
 use zvtran_drivers::pipe::{PipeEnd, PipeEvent, Queue, Wake};
@@ -93,6 +93,8 @@ struct Peer {
     meta: PeerMeta,
     /// The endpoint the peer came through, for `disconnect`/`unbind`.
     endpoint: String,
+    /// The most message octets its transport carries (udp), if limited.
+    max_message: Option<usize>,
 }
 
 /// The peer table as strategies see it.
@@ -145,6 +147,8 @@ pub struct Socket {
     last_endpoint: String,
     io: zvtran_drivers::io_thread::IoHandle,
     security: Security,
+    /// Peers whose transport limits the message size (udp); sends check them first.
+    limited_peers: usize,
 }
 
 /// Which side of which mechanism the security options chose, as libzmq tracks it.
@@ -251,6 +255,7 @@ impl Socket {
             last_endpoint: String::new(),
             io,
             security: Security::default(),
+            limited_peers: 0,
         }
     }
 
@@ -419,6 +424,8 @@ impl Socket {
             }
             SocketOption::ZapDomain(domain) => o.zap_domain = domain,
             SocketOption::ZapEnforceDomain(on) => o.zap_enforce_domain = on,
+            SocketOption::MulticastHops(h) => o.multicast_hops = h,
+            SocketOption::MulticastLoop(on) => o.multicast_loop = on,
         }
         Ok(())
     }
@@ -547,6 +554,14 @@ impl Socket {
         if msg.is_empty() {
             return Err(SendError::EmptyMessage);
         }
+        if self.limited_peers > 0 {
+            let len = msg.byte_len();
+            if let Some(max) = self.peers.values().filter_map(|p| p.max_message).min() {
+                if len > max {
+                    return Err(SendError::TooLarge { msg, max });
+                }
+            }
+        }
         loop {
             let seen = self.shared.signal.seq();
             self.process_mailbox();
@@ -668,7 +683,8 @@ impl Socket {
                         endpoint,
                         info,
                         assigned_id,
-                    } => self.attach(peer, pipe, endpoint, info, assigned_id),
+                        caps,
+                    } => self.attach(peer, pipe, endpoint, info, assigned_id, caps),
                     SocketCommand::Ready { peer, info, fresh } => self.ready(peer, info, fresh),
                 },
                 Mail::Pipe(peer, PipeEvent::Readable) => {
@@ -697,11 +713,18 @@ impl Socket {
         endpoint: String,
         info: Option<PeerInfo>,
         assigned_id: Option<Bytes>,
+        caps: PeerCaps,
     ) {
         pipe.set_waker(self.shared.clone(), peer);
         if self.pattern.peer_attached(PeerId(peer)).is_err() {
             // Refused (a PAIR's second peer): dropping the pipe closes it.
             return;
+        }
+        if caps.takes_every_group {
+            self.pattern.peer_takes_everything(PeerId(peer));
+        }
+        if caps.max_message.is_some() {
+            self.limited_peers += 1;
         }
         self.peers.insert(
             peer,
@@ -712,6 +735,7 @@ impl Socket {
                     ..PeerMeta::unknown()
                 },
                 endpoint,
+                max_message: caps.max_message,
             },
         );
         let mut pipes = Pipes(&self.peers);
@@ -751,7 +775,13 @@ impl Socket {
 
     fn remove_peer(&mut self, peer: u64) {
         self.pattern.peer_removed(PeerId(peer));
-        self.peers.remove(&peer);
+        if self
+            .peers
+            .remove(&peer)
+            .is_some_and(|p| p.max_message.is_some())
+        {
+            self.limited_peers -= 1;
+        }
         self.closing.retain(|p| *p != peer);
     }
 

@@ -77,6 +77,14 @@ pub enum DriverError {
         /// The other socket's type.
         theirs: zmtp::SocketType,
     },
+    /// The transport cannot serve this socket or operation.
+    #[error("{endpoint}: {reason}")]
+    NotSupported {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
     /// The operating system refused.
     #[error("{endpoint}: {source}")]
     Io {
@@ -85,6 +93,18 @@ pub enum DriverError {
         /// The error.
         source: io::Error,
     },
+}
+
+/// What the transport under one peer can carry, when it differs from a ZMTP stream's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCaps {
+    /// The most message octets (all frames together) one message may have; larger sends fail
+    /// for the caller instead of being dropped (a udp datagram holds 8191 after its group
+    /// length).
+    pub max_message: Option<usize>,
+    /// The peer filters groups itself and cannot tell us what it joined (a DISH behind udp):
+    /// a RADIO sends it every group.
+    pub takes_every_group: bool,
 }
 
 /// What a driver tells its socket.
@@ -103,6 +123,8 @@ pub enum SocketCommand {
         info: Option<PeerInfo>,
         /// ZMQ_CONNECT_ROUTING_ID given at connect time.
         assigned_id: Option<Bytes>,
+        /// What the transport under this peer can carry.
+        caps: PeerCaps,
     },
     /// A peer completed a handshake (again). `fresh` replaces the socket's outbound queue: the
     /// driver made a new one and dropped what the old one held (subscribers only).

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::driver::{Driver, DriverError, EndpointHandle, SocketCommand, SocketLink};
+use crate::driver::{Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink};
 use crate::endpoint::EndpointError;
 use crate::monitor::EventKind;
 use crate::options::Options;
@@ -76,6 +76,7 @@ fn join(
             endpoint: endpoint.to_string(),
             info: Some(binder.peer_info()),
             assigned_id,
+            caps: PeerCaps::default(),
         }),
         None => connecter.post(SocketCommand::Ready {
             peer: connecter_peer,
@@ -89,6 +90,7 @@ fn join(
         endpoint: endpoint.to_string(),
         info: Some(connecter.peer_info()),
         assigned_id: None,
+        caps: PeerCaps::default(),
     });
 }
 
@@ -184,6 +186,7 @@ impl Driver for Inproc {
                     endpoint: endpoint.clone(),
                     info: None,
                     assigned_id: ours.connect_routing_id.clone(),
+                    caps: PeerCaps::default(),
                 });
                 name.pending.push(Pending {
                     key,

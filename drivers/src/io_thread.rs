@@ -21,7 +21,7 @@ use slab::Slab;
 use zmtp::command::Subscription;
 use zmtp::{Connection, Event, Message, Metadata, Role};
 
-use crate::driver::{SocketCommand, SocketLink};
+use crate::driver::{PeerCaps, SocketCommand, SocketLink};
 use crate::monitor::EventKind;
 use crate::pipe::{PipeEnd, PipeEvent, Wake, pipe};
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
@@ -1009,6 +1009,7 @@ impl StreamUnit {
                                 endpoint: self.endpoint.clone(),
                                 info: Some(info),
                                 assigned_id: None,
+                                caps: PeerCaps::default(),
                             });
                         }
                     }

@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::driver::{Driver, DriverError, EndpointHandle, SocketCommand, SocketLink};
+use crate::driver::{Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink};
 use crate::io_thread::{IoCommand, IoHandle};
 use crate::pipe::pipe;
 
@@ -113,6 +113,7 @@ impl<D: StreamDriver> Driver for Stream<D> {
                 endpoint: endpoint.clone(),
                 info: None,
                 assigned_id: options.connect_routing_id.clone(),
+                caps: PeerCaps::default(),
             });
             driver_end
         });

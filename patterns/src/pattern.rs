@@ -296,6 +296,14 @@ impl Pattern {
         Ok(())
     }
 
+    /// The peer filters for itself (a DISH behind udp): a publisher (RADIO, PUB) sends it every
+    /// message instead of only what it subscribed to.
+    pub fn peer_takes_everything(&mut self, peer: PeerId) {
+        if let Subs::Publisher { peers, .. } = &mut self.subscriptions {
+            peers.take_everything(peer);
+        }
+    }
+
     /// The peer completed a handshake (again, after a reconnection): a ROUTER identifies it.
     /// Returns a peer that lost its routing id to this one (ROUTER_HANDOVER).
     pub fn peer_ready(

@@ -133,6 +133,8 @@ pub struct PeerSubscriptions {
     per_peer: HashMap<PeerId, SubscriptionTrie>,
     /// Groups match the first frame exactly; subscriptions match a prefix of it.
     exact: bool,
+    /// Peers that filter for themselves and take everything (a DISH behind udp).
+    everything: Vec<PeerId>,
 }
 
 impl PeerSubscriptions {
@@ -141,6 +143,7 @@ impl PeerSubscriptions {
         PeerSubscriptions {
             per_peer: HashMap::new(),
             exact,
+            everything: Vec::new(),
         }
     }
 
@@ -151,7 +154,16 @@ impl PeerSubscriptions {
 
     /// Forgets a peer; returns what it was subscribed to.
     pub fn remove_peer(&mut self, peer: PeerId) -> Option<SubscriptionTrie> {
+        self.everything.retain(|p| *p != peer);
         self.per_peer.remove(&peer)
+    }
+
+    /// Sends `peer` everything, whatever it subscribed to: it filters for itself and cannot
+    /// tell us what it wants (a DISH behind a datagram transport).
+    pub fn take_everything(&mut self, peer: PeerId) {
+        if !self.everything.contains(&peer) {
+            self.everything.push(peer);
+        }
     }
 
     /// A peer's subscriptions.
@@ -161,6 +173,9 @@ impl PeerSubscriptions {
 
     /// Whether a message whose first frame is `topic` may go to `peer`.
     pub fn accepts(&self, peer: PeerId, topic: &[u8]) -> bool {
+        if !self.everything.is_empty() && self.everything.contains(&peer) {
+            return true;
+        }
         self.per_peer.get(&peer).is_some_and(|t| {
             if self.exact {
                 t.contains(topic)
