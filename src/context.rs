@@ -10,6 +10,7 @@ use zvtran_drivers::io_thread::{IoHandle, IoThread};
 use zvtran_drivers::ipc::Ipc;
 use zvtran_drivers::stream::Stream;
 use zvtran_drivers::tcp::Tcp;
+use zvtran_drivers::udp::Udp;
 
 use zvtran_drivers::options::Options;
 use zvtran_drivers::zap::{Authenticator, ZapReply, ZapRequest};
@@ -61,7 +62,8 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
-    /// A context with one I/O thread (libzmq's default) and the tcp, ipc and inproc transports.
+    /// A context with one I/O thread (libzmq's default) and the tcp, ipc, inproc and udp
+    /// transports.
     pub fn new() -> Result<Context, Error> {
         Context::with_io_threads(1)
     }
@@ -76,6 +78,7 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(Ipc))));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
+        registry.register(Arc::new(Udp));
         Ok(Context {
             inner: Arc::new_cyclic(|weak| ContextInner {
                 io,

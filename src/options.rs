@@ -83,6 +83,10 @@ pub enum SocketOption {
     ZapDomain(String),
     /// ZMQ_ZAP_ENFORCE_DOMAIN: refuse clients when no ZAP handler is there to ask.
     ZapEnforceDomain(bool),
+    /// ZMQ_MULTICAST_HOPS: time-to-live of multicast datagrams sent over udp (default 1).
+    MulticastHops(u32),
+    /// ZMQ_MULTICAST_LOOP: multicast datagrams sent over udp reach this host too (default 1).
+    MulticastLoop(bool),
 }
 
 /// A PLAIN password; it never shows in `Debug` output.
@@ -190,6 +194,13 @@ impl SocketOption {
                     .to_string(),
             ),
             "ZAP_ENFORCE_DOMAIN" => SocketOption::ZapEnforceDomain(flag()?),
+            "MULTICAST_HOPS" => SocketOption::MulticastHops(
+                u32::try_from(int()?)
+                    .ok()
+                    .filter(|h| (1..=255).contains(h))
+                    .ok_or_else(|| bad("must be 1 to 255"))?,
+            ),
+            "MULTICAST_LOOP" => SocketOption::MulticastLoop(flag()?),
             "LAST_ENDPOINT" => return Err(bad("LAST_ENDPOINT can only be read")),
             _ => return Err(Error::UnknownOption(name.to_string())),
         };
@@ -233,6 +244,8 @@ impl SocketOption {
             SocketOption::CurveServerKey(_) => "CURVE_SERVERKEY",
             SocketOption::ZapDomain(_) => "ZAP_DOMAIN",
             SocketOption::ZapEnforceDomain(_) => "ZAP_ENFORCE_DOMAIN",
+            SocketOption::MulticastHops(_) => "MULTICAST_HOPS",
+            SocketOption::MulticastLoop(_) => "MULTICAST_LOOP",
         }
     }
 
@@ -267,6 +280,9 @@ impl SocketOption {
             }
             SocketOption::ZapDomain(d) if d.len() > 255 => {
                 return Err(bad(d.clone(), "at most 255 octets"));
+            }
+            SocketOption::MulticastHops(h) if !(1..=255).contains(h) => {
+                return Err(bad(h.to_string(), "must be 1 to 255"));
             }
             SocketOption::HeartbeatTtl(ttl) if ttl.as_millis() > 6_553_599 => {
                 return Err(bad(

@@ -15,10 +15,15 @@ fn zvtran() -> Command {
 
 /// Starts `zvtran cat` binding at a fresh tcp port; returns it and the bound endpoint it printed.
 fn bound(args: &[&str]) -> (Proc, String) {
+    bound_at(args, "tcp://127.0.0.1:*")
+}
+
+/// Starts `zvtran cat` binding at `endpoint`; returns it and the bound endpoint it printed.
+fn bound_at(args: &[&str], endpoint: &str) -> (Proc, String) {
     let mut child = zvtran()
         .arg("cat")
         .args(args)
-        .arg("tcp://127.0.0.1:*")
+        .arg(endpoint)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -242,6 +247,22 @@ fn radio_to_dish_with_groups() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let (code, text) = stdout_of(reader);
     assert_eq!((code, text.as_str()), (0, "weather\train\n"));
+}
+
+#[test]
+fn radio_to_dish_over_udp() {
+    let (reader, ep) = bound_at(
+        &["-r", "-b", "DISH", "-o", "JOIN=weather", "-n", "2"],
+        "udp://127.0.0.1:0",
+    );
+    assert!(ep.starts_with("udp://127.0.0.1:"), "{ep}");
+    let out = run(
+        &["-w", "-c", "RADIO", &ep],
+        b"sports\t1-0\nweather\train\nweather\tsun\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (code, text) = stdout_of(reader);
+    assert_eq!((code, text.as_str()), (0, "weather\train\nweather\tsun\n"));
 }
 
 #[test]

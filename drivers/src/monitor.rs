@@ -60,6 +60,14 @@ pub enum EventKind {
         /// Set when the client must not reconnect with the same credentials.
         no_retry: bool,
     },
+    /// Datagrams a udp endpoint dropped since its last report (at most one report a second):
+    /// malformed ones, and ones that found the socket's queue full.
+    DatagramsDropped {
+        /// Empty, a group past the end, or over 8192 octets.
+        malformed: u64,
+        /// The socket's receive queue was at its high-water mark.
+        queue_full: u64,
+    },
     /// A connection ended.
     Disconnected {
         /// Why.

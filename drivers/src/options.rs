@@ -47,6 +47,10 @@ pub struct Options {
     pub metadata: Metadata,
     /// ZMQ_LINGER in milliseconds (-1 = forever), shared with the socket.
     pub linger: Arc<AtomicI64>,
+    /// ZMQ_MULTICAST_HOPS: time-to-live of multicast datagrams (udp). Default 1.
+    pub multicast_hops: u32,
+    /// ZMQ_MULTICAST_LOOP: multicast datagrams also reach this host (udp). Default on.
+    pub multicast_loop: bool,
     /// The security mechanism (NULL, PLAIN or CURVE, client or server).
     pub mechanism: Mechanism,
     /// ZMQ_ZAP_DOMAIN: sent in ZAP requests; with NULL, a non-empty domain turns ZAP on.
@@ -78,6 +82,8 @@ impl Options {
             conflate: false,
             metadata: Metadata::new(),
             linger: Arc::new(AtomicI64::new(-1)),
+            multicast_hops: 1,
+            multicast_loop: true,
             mechanism: Mechanism::Null,
             zap_domain: String::new(),
             zap_enforce_domain: false,

@@ -1,15 +1,26 @@
-//! The udp:// transport's foundations: libzmq's RADIO/DISH datagram format and udp addresses.
+//! The udp:// transport: RADIO/DISH over datagrams in libzmq's format, unicast and multicast.
 //!
 //! libzmq's (draft) UDP transport carries one RADIO/DISH message per datagram:
-//! `[group length: 1 octet][group][body]`, at most [`MAX_DATAGRAM`] octets in all. The driver
-//! that sends and receives them (issue 6) builds on this module; decoding is total (every input
-//! gives a message or an error, never a panic) and copies nothing.
+//! `[group length: 1 octet][group][body]`, at most [`MAX_DATAGRAM`] octets in all. A DISH binds
+//! (`udp://*:5555`, `udp://eth0;239.0.0.1:5555`) and filters by the groups it joined; a RADIO
+//! connects and sends every group, since a datagram peer cannot tell it what it joined. Each
+//! endpoint runs on a thread of its own, linked to its socket by a pipe like any driver.
+//! Decoding is total (every datagram gives a message or a counted drop, never a panic).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+use zmtp::{Message, Metadata, PeerInfo, SocketType};
 
+use crate::driver::{Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink};
 use crate::endpoint::EndpointError;
+use crate::monitor::EventKind;
+use crate::pipe::{PipeEnd, PipeEvent, Wake, pipe};
 
 /// The largest datagram libzmq's UDP transport sends or accepts.
 pub const MAX_DATAGRAM: usize = 8192;
@@ -152,6 +163,402 @@ impl UdpAddress {
     /// Whether the host is a multicast group.
     pub fn is_multicast(&self) -> bool {
         self.ip().is_some_and(|ip| ip.is_multicast())
+    }
+}
+
+/// How long an endpoint thread sleeps before it looks at its stop flag again.
+const TICK: Duration = Duration::from_millis(50);
+
+/// `udp://`: DISH binds, RADIO connects. Registered by every context.
+#[derive(Debug, Default)]
+pub struct Udp;
+
+impl Driver for Udp {
+    fn scheme(&self) -> &str {
+        "udp"
+    }
+
+    fn bind(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        let endpoint = format!("udp://{address}");
+        need_type(link, SocketType::Dish, "bind", &endpoint)?;
+        let addr = UdpAddress::parse(address)?;
+        let socket = open_receiver(&addr).map_err(|source| DriverError::Io {
+            endpoint: endpoint.clone(),
+            source,
+        })?;
+        let resolved = match (socket.local_addr(), addr.is_multicast()) {
+            (Ok(local), false) if addr.port == 0 => format!("udp://{local}"),
+            _ => endpoint.clone(),
+        };
+        let driver_end = attach(link, &resolved, SocketType::Radio, PeerCaps::default());
+        link.monitor(EventKind::Listening, &resolved);
+        let link = link.clone();
+        let shown = resolved.clone();
+        spawn(resolved, move |stop| {
+            receive(socket, driver_end, &link, &shown, &stop);
+        })
+    }
+
+    fn connect(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        let endpoint = format!("udp://{address}");
+        need_type(link, SocketType::Radio, "connect", &endpoint)?;
+        let addr = UdpAddress::parse(address)?;
+        let options = link.options();
+        let socket = open_sender(&addr, options.multicast_hops, options.multicast_loop).map_err(
+            |source| DriverError::Io {
+                endpoint: endpoint.clone(),
+                source,
+            },
+        )?;
+        let caps = PeerCaps {
+            max_message: Some(MAX_DATAGRAM - 1),
+            takes_every_group: true,
+        };
+        let driver_end = attach(link, &endpoint, SocketType::Dish, caps);
+        link.monitor(EventKind::Connected, &endpoint);
+        spawn(endpoint, move |stop| send(socket, driver_end, &stop))
+    }
+}
+
+/// A flag set when the socket's end of the pipe goes away.
+fn socket_end_gone() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(false))
+}
+
+/// Refuses socket types the udp transport cannot carry, as libzmq does.
+fn need_type(
+    link: &SocketLink,
+    wanted: SocketType,
+    what: &'static str,
+    endpoint: &str,
+) -> Result<(), DriverError> {
+    let ours = link.options().socket_type;
+    if ours == wanted {
+        return Ok(());
+    }
+    Err(DriverError::NotSupported {
+        endpoint: endpoint.to_string(),
+        reason: format!(
+            "udp carries RADIO and DISH only: a DISH binds and a RADIO connects ({ours} cannot {what} here)"
+        ),
+    })
+}
+
+/// Hands the socket its end of a new pipe to the udp peer; returns the driver's end.
+fn attach(link: &SocketLink, endpoint: &str, peer_type: SocketType, caps: PeerCaps) -> PipeEnd {
+    let options = link.options();
+    let (socket_end, driver_end) = pipe(options.outbound_capacity(), options.inbound_capacity());
+    link.post(SocketCommand::Attach {
+        peer: link.next_peer_id(),
+        pipe: socket_end,
+        endpoint: endpoint.to_string(),
+        info: Some(PeerInfo {
+            socket_type: peer_type,
+            identity: None,
+            metadata: Metadata::new(),
+            version: zmtp::Version::V3_1,
+            user_id: None,
+            auth_metadata: Metadata::new(),
+        }),
+        assigned_id: None,
+        caps,
+    });
+    driver_end
+}
+
+/// Wakes an endpoint thread when its pipe has news; remembers when the socket let go.
+struct ThreadWake {
+    thread: Thread,
+    closed: Arc<AtomicBool>,
+}
+
+impl Wake for ThreadWake {
+    fn wake(&self, _token: u64, event: PipeEvent) {
+        if matches!(event, PipeEvent::Closed) {
+            self.closed.store(true, Ordering::Release);
+        }
+        self.thread.unpark();
+    }
+}
+
+/// A running udp endpoint; closing it stops its thread and frees the port.
+struct UdpEndpoint {
+    endpoint: String,
+    stop: Arc<AtomicBool>,
+    join: Option<JoinHandle<()>>,
+}
+
+fn spawn(
+    endpoint: String,
+    run: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+) -> Result<Box<dyn EndpointHandle>, DriverError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let join = std::thread::Builder::new()
+        .name("zvtran-udp".into())
+        .spawn(move || run(flag))
+        .map_err(|source| DriverError::Io {
+            endpoint: endpoint.clone(),
+            source,
+        })?;
+    Ok(Box::new(UdpEndpoint {
+        endpoint,
+        stop,
+        join: Some(join),
+    }))
+}
+
+impl UdpEndpoint {
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(join) = self.join.take() {
+            join.thread().unpark();
+            let _ = join.join();
+        }
+    }
+}
+
+impl EndpointHandle for UdpEndpoint {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn close(mut self: Box<Self>) {
+        self.stop();
+    }
+}
+
+impl Drop for UdpEndpoint {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The address to bind or send to: an IP literal, `*` (any IPv4 address), or a name.
+fn resolve(addr: &UdpAddress) -> std::io::Result<SocketAddr> {
+    if addr.host == "*" {
+        return Ok(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            addr.port,
+        ));
+    }
+    if let Some(ip) = addr.ip() {
+        return Ok(SocketAddr::new(ip, addr.port));
+    }
+    (addr.host.as_str(), addr.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the host has no address"))
+}
+
+/// The interface named before `;`: an IPv4 address, or a name turned into an index.
+enum Interface {
+    Any,
+    V4(Ipv4Addr),
+    Index(u32),
+}
+
+fn interface(addr: &UdpAddress) -> std::io::Result<Interface> {
+    let Some(name) = addr.interface.as_deref().filter(|n| *n != "*") else {
+        return Ok(Interface::Any);
+    };
+    if let Ok(ip) = name.parse::<Ipv4Addr>() {
+        return Ok(Interface::V4(ip));
+    }
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad interface name"))?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no network interface named {name:?}"),
+        ));
+    }
+    Ok(Interface::Index(index))
+}
+
+fn open_receiver(addr: &UdpAddress) -> std::io::Result<UdpSocket> {
+    let target = resolve(addr)?;
+    let socket = Socket::new(
+        Domain::for_address(target),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if target.ip().is_multicast() {
+        // Several receivers on one host may join the same group and port.
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        let any: IpAddr = match target {
+            SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        socket.bind(&SocketAddr::new(any, target.port()).into())?;
+        match (target.ip(), interface(addr)?) {
+            (IpAddr::V4(group), Interface::Any) => {
+                socket.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)?;
+            }
+            (IpAddr::V4(group), Interface::V4(ip)) => socket.join_multicast_v4(&group, &ip)?,
+            (IpAddr::V4(group), Interface::Index(i)) => {
+                socket.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(i))?
+            }
+            (IpAddr::V6(group), Interface::Index(i)) => socket.join_multicast_v6(&group, i)?,
+            (IpAddr::V6(group), _) => socket.join_multicast_v6(&group, 0)?,
+        }
+    } else {
+        socket.bind(&target.into())?;
+    }
+    socket.set_read_timeout(Some(TICK))?;
+    Ok(socket.into())
+}
+
+fn open_sender(addr: &UdpAddress, hops: u32, multicast_loop: bool) -> std::io::Result<UdpSocket> {
+    let target = resolve(addr)?;
+    let socket = Socket::new(
+        Domain::for_address(target),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if target.ip().is_multicast() {
+        match (target, interface(addr)?) {
+            (SocketAddr::V4(_), iface) => {
+                socket.set_multicast_ttl_v4(hops)?;
+                socket.set_multicast_loop_v4(multicast_loop)?;
+                if let Interface::V4(ip) = iface {
+                    socket.set_multicast_if_v4(&ip)?;
+                }
+            }
+            (SocketAddr::V6(_), iface) => {
+                socket.set_multicast_hops_v6(hops)?;
+                socket.set_multicast_loop_v6(multicast_loop)?;
+                if let Interface::Index(i) = iface {
+                    socket.set_multicast_if_v6(i)?;
+                }
+            }
+        }
+    }
+    socket.connect(&target.into())?;
+    Ok(socket.into())
+}
+
+/// DISH side: datagrams in, messages `[group, body]` out to the socket, which filters by the
+/// groups it joined. Malformed datagrams and those that find the socket's queue full are
+/// dropped and counted; the counts go to the monitor at most once a second.
+fn receive(socket: UdpSocket, pipe: PipeEnd, link: &SocketLink, endpoint: &str, stop: &AtomicBool) {
+    let closed = socket_end_gone();
+    pipe.set_waker(
+        Arc::new(ThreadWake {
+            thread: std::thread::current(),
+            closed: closed.clone(),
+        }),
+        0,
+    );
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    let mut dropped = Dropped::default();
+    while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
+        // JOIN and LEAVE from the DISH have nowhere to go on udp.
+        while pipe.try_recv().is_some() {}
+        match socket.recv(&mut buf) {
+            Ok(n) => {
+                let datagram = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+                match decode(&datagram) {
+                    Ok((group, body)) => {
+                        if pipe.try_send(Message::from_frames([group, body])).is_err() {
+                            dropped.full += 1;
+                        }
+                    }
+                    Err(_) => dropped.malformed += 1,
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => std::thread::sleep(TICK),
+        }
+        dropped.report(link, endpoint);
+    }
+    dropped.report_now(link, endpoint);
+}
+
+/// Datagrams dropped since the last report.
+#[derive(Default)]
+struct Dropped {
+    malformed: u64,
+    full: u64,
+    last: Option<Instant>,
+}
+
+impl Dropped {
+    fn report(&mut self, link: &SocketLink, endpoint: &str) {
+        if self.malformed + self.full == 0 {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.report_now(link, endpoint);
+    }
+
+    fn report_now(&mut self, link: &SocketLink, endpoint: &str) {
+        if self.malformed + self.full == 0 {
+            return;
+        }
+        link.monitor(
+            EventKind::DatagramsDropped {
+                malformed: self.malformed,
+                queue_full: self.full,
+            },
+            endpoint,
+        );
+        self.malformed = 0;
+        self.full = 0;
+        self.last = Some(Instant::now());
+    }
+}
+
+/// RADIO side: messages `[group, body]` from the socket out as datagrams. The socket refused
+/// anything too large before it was queued; a message of another shape cannot come from a
+/// RADIO and is skipped.
+fn send(socket: UdpSocket, pipe: PipeEnd, stop: &AtomicBool) {
+    let closed = socket_end_gone();
+    pipe.set_waker(
+        Arc::new(ThreadWake {
+            thread: std::thread::current(),
+            closed: closed.clone(),
+        }),
+        0,
+    );
+    let mut datagram = Vec::with_capacity(MAX_DATAGRAM);
+    loop {
+        while let Some(msg) = pipe.try_recv() {
+            let [group, body] = msg.frames() else {
+                continue;
+            };
+            datagram.clear();
+            if encode(group, body, &mut datagram).is_ok() {
+                // Nobody listening (an ICMP refusal) is not an error for a datagram sender.
+                let _ = socket.send(&datagram);
+            }
+        }
+        if stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire) {
+            return;
+        }
+        std::thread::park_timeout(TICK);
     }
 }
 
