@@ -601,7 +601,15 @@ impl Socket {
 
     /// Receives without waiting (ZMQ_DONTWAIT).
     pub fn try_recv(&mut self) -> Result<Message, RecvError> {
-        self.recv_until(Some(Instant::now()))
+        if self.pattern.is_surveyor() {
+            return self.recv_until(Some(Instant::now()));
+        }
+        // No deadline to compute: one look, no clock read (it costs on a busy receive path).
+        self.process_mailbox();
+        let mut pipes = Pipes(&self.peers);
+        let result = self.pattern.recv(&mut pipes).map_err(convert_recv);
+        self.reap_closing();
+        result
     }
 
     /// Receives, waiting at most `timeout`.
