@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use zmtp::{Message, Metadata, PeerInfo, SocketType};
 
@@ -94,6 +96,17 @@ pub fn encode(group: &[u8], body: &[u8], out: &mut Vec<u8>) -> Result<(), Encode
 
 /// Splits a datagram into its group and body, both slices of it.
 pub fn decode(datagram: &Bytes) -> Result<(Bytes, Bytes), DatagramError> {
+    decode_within(datagram, 0, datagram.len())
+}
+
+/// Like [`decode`] for the datagram at `start..end` of a larger buffer (a GRO run): the group
+/// and body are sliced from `buf` directly.
+pub fn decode_within(
+    buf: &Bytes,
+    start: usize,
+    end: usize,
+) -> Result<(Bytes, Bytes), DatagramError> {
+    let datagram = buf.get(start..end).unwrap_or_default();
     let len = datagram.len();
     if len > MAX_DATAGRAM {
         return Err(DatagramError::TooLarge { len });
@@ -105,9 +118,10 @@ pub fn decode(datagram: &Bytes) -> Result<(Bytes, Bytes), DatagramError> {
     if 1 + declared > len {
         return Err(DatagramError::GroupPastEnd { declared, len });
     }
+    let body_at = start + 1 + declared;
     Ok((
-        datagram.slice(1..1 + declared),
-        datagram.slice(1 + declared..),
+        buf.slice(start + 1..body_at),
+        buf.slice(body_at..start + len),
     ))
 }
 
@@ -165,6 +179,12 @@ impl UdpAddress {
         self.ip().is_some_and(|ip| ip.is_multicast())
     }
 }
+
+/// Receives (each up to a GRO run) gathered into one hand-over to the socket.
+const RECV_ROUNDS: usize = 8;
+
+/// The receive buffer a DISH asks the kernel for.
+const RECV_BUFFER: usize = 4 << 20;
 
 /// How long an endpoint thread sleeps before it looks at its stop flag again.
 const TICK: Duration = Duration::from_millis(50);
@@ -416,6 +436,9 @@ fn open_receiver(addr: &UdpAddress) -> std::io::Result<UdpSocket> {
     } else {
         socket.bind(&target.into())?;
     }
+    // Datagrams that find the buffer full are lost: ask for room for bursts (the kernel caps
+    // it at net.core.rmem_max).
+    let _ = socket.set_recv_buffer_size(RECV_BUFFER);
     socket.set_read_timeout(Some(TICK))?;
     Ok(socket.into())
 }
@@ -461,22 +484,28 @@ fn receive(socket: UdpSocket, pipe: PipeEnd, link: &SocketLink, endpoint: &str, 
         }),
         0,
     );
-    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    // GRO hands over runs of equal-size datagrams in one buffer; without it, one each.
+    let gro = batch::enable_gro(&socket);
+    let mut buf = BytesMut::new();
+    let mut batch = VecDeque::new();
     let mut dropped = Dropped::default();
     while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
         // JOIN and LEAVE from the DISH have nowhere to go on udp.
         while pipe.try_recv().is_some() {}
-        match socket.recv(&mut buf) {
-            Ok(n) => {
-                let datagram = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                match decode(&datagram) {
-                    Ok((group, body)) => {
-                        if pipe.try_send(Message::from_frames([group, body])).is_err() {
-                            dropped.full += 1;
-                        }
+        match batch::recv(&socket, &mut buf, gro, true) {
+            Ok((data, segment)) => {
+                split(&data, segment, &mut batch, &mut dropped);
+                // Whatever else is already waiting joins this batch: one hand-over to the
+                // socket (and at most one wake-up) for several receives.
+                for _ in 1..RECV_ROUNDS {
+                    match batch::recv(&socket, &mut buf, gro, false) {
+                        Ok((data, segment)) => split(&data, segment, &mut batch, &mut dropped),
+                        Err(_) => break,
                     }
-                    Err(_) => dropped.malformed += 1,
                 }
+                pipe.send_batch(&mut batch);
+                dropped.full += batch.len() as u64;
+                batch.clear();
             }
             Err(e)
                 if matches!(
@@ -490,6 +519,24 @@ fn receive(socket: UdpSocket, pipe: PipeEnd, link: &SocketLink, endpoint: &str, 
         dropped.report(link, endpoint);
     }
     dropped.report_now(link, endpoint);
+}
+
+/// Decodes a received buffer: one datagram, or a GRO run of `segment`-octet datagrams (the
+/// last may be shorter). Each becomes a message `[group, body]` sliced from the buffer.
+fn split(data: &Bytes, segment: Option<usize>, out: &mut VecDeque<Message>, dropped: &mut Dropped) {
+    let step = segment.unwrap_or(data.len()).max(1);
+    let mut at = 0;
+    loop {
+        let end = (at + step).min(data.len());
+        match decode_within(data, at, end) {
+            Ok((group, body)) => out.push_back(Message::from_frames([group, body])),
+            Err(_) => dropped.malformed += 1,
+        }
+        at = end;
+        if at >= data.len() {
+            return;
+        }
+    }
 }
 
 /// Datagrams dropped since the last report.
@@ -543,22 +590,230 @@ fn send(socket: UdpSocket, pipe: PipeEnd, stop: &AtomicBool) {
         }),
         0,
     );
-    let mut datagram = Vec::with_capacity(MAX_DATAGRAM);
+    let mut out = batch::Sender::new(socket);
     loop {
+        // What is queued goes out now, equal-size runs in one system call; a lone message
+        // waits for nothing.
         while let Some(msg) = pipe.try_recv() {
-            let [group, body] = msg.frames() else {
-                continue;
-            };
-            datagram.clear();
-            if encode(group, body, &mut datagram).is_ok() {
-                // Nobody listening (an ICMP refusal) is not an error for a datagram sender.
-                let _ = socket.send(&datagram);
+            if let [group, body] = msg.frames() {
+                out.push(group, body);
             }
         }
+        out.flush();
         if stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire) {
             return;
         }
         std::thread::park_timeout(TICK);
+    }
+}
+
+/// Moving many datagrams per system call: UDP GSO on send (one buffer of equal-size segments,
+/// each still a complete libzmq datagram) and GRO on receive, where the kernel has them.
+/// Public for the perf tools' raw ceilings; the driver above is its user.
+pub mod batch {
+    use std::io;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    use bytes::{Bytes, BytesMut};
+
+    use super::{MAX_DATAGRAM, encode, encoded_len};
+
+    /// Segments per GSO send (the kernel's UDP_MAX_SEGMENTS is 64 on older kernels).
+    const MAX_SEGMENTS: usize = 64;
+    /// Octets per GSO send: one IPv4 datagram's payload at most.
+    const MAX_GSO_BYTES: usize = 65_000;
+    /// Room for a receive: a whole coalesced run.
+    const RECV_ROOM: usize = 65_536;
+    /// Receive buffers are carved from blocks of this size.
+    const RECV_BLOCK: usize = 16 * RECV_ROOM;
+
+    /// Room for one control message carrying an int, 8-aligned.
+    #[repr(C, align(8))]
+    struct Control([u8; 64]);
+
+    /// Gathers equal-size datagrams and sends each run with one call.
+    pub struct Sender {
+        socket: UdpSocket,
+        gso: bool,
+        buf: Vec<u8>,
+        segment: usize,
+        count: usize,
+    }
+
+    impl Sender {
+        /// A sender on a connected socket; GSO until the kernel refuses it.
+        pub fn new(socket: UdpSocket) -> Sender {
+            Sender {
+                socket,
+                gso: true,
+                buf: Vec::with_capacity(MAX_GSO_BYTES + MAX_DATAGRAM),
+                segment: 0,
+                count: 0,
+            }
+        }
+
+        /// Whether sends still use GSO (false once the kernel refused it).
+        pub fn uses_gso(&self) -> bool {
+            self.gso
+        }
+
+        /// Adds one message; sends what was gathered first if it cannot join the run.
+        pub fn push(&mut self, group: &[u8], body: &[u8]) {
+            let len = encoded_len(group, body);
+            if self.count > 0
+                && (!self.gso
+                    || len != self.segment
+                    || self.count == MAX_SEGMENTS
+                    || self.buf.len() + len > MAX_GSO_BYTES)
+            {
+                self.flush();
+            }
+            // The socket refused larger messages before they were queued.
+            if encode(group, body, &mut self.buf).is_ok() {
+                self.segment = len;
+                self.count += 1;
+            }
+        }
+
+        /// Sends what was gathered. Errors are not reported: nobody listening (an ICMP
+        /// refusal) or a full socket buffer loses datagrams, as udp does.
+        pub fn flush(&mut self) {
+            if self.count > 1 && self.gso {
+                if let Err(e) = send_gso(&self.socket, &self.buf, self.segment) {
+                    if gso_unsupported(&e) {
+                        // An old kernel or a device without it: one datagram per call.
+                        self.gso = false;
+                        self.send_each();
+                    }
+                }
+            } else if self.count > 0 {
+                self.send_each();
+            }
+            self.buf.clear();
+            self.count = 0;
+        }
+
+        fn send_each(&self) {
+            for datagram in self.buf.chunks(self.segment.max(1)) {
+                let _ = self.socket.send(datagram);
+            }
+        }
+    }
+
+    fn gso_unsupported(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+        )
+    }
+
+    fn send_gso(socket: &UdpSocket, buf: &[u8], segment: usize) -> io::Result<usize> {
+        let segment =
+            u16::try_from(segment).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let mut iov = libc::iovec {
+            iov_base: buf.as_ptr() as *mut libc::c_void,
+            iov_len: buf.len(),
+        };
+        let mut control = Control([0; 64]);
+        // SAFETY: msghdr is plain data; every pointer set below outlives the call, and the
+        // control buffer is 8-aligned and larger than CMSG_SPACE(2).
+        let sent = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.0.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(2) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_UDP;
+            (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(2) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), segment);
+            libc::sendmsg(socket.as_raw_fd(), &msg, 0)
+        };
+        usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+    }
+
+    /// Asks the kernel to coalesce received datagrams; false where it cannot.
+    pub fn enable_gro(socket: &UdpSocket) -> bool {
+        let on: libc::c_int = 1;
+        // SAFETY: a valid fd, and a pointer to an int of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_UDP,
+                libc::UDP_GRO,
+                (&on as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        rc == 0
+    }
+
+    /// Receives one datagram, or with GRO a run of equal-size ones: the data and, for a run,
+    /// the size of each datagram in it (the last may be shorter).
+    /// Without `wait` it returns WouldBlock at once when nothing is there.
+    pub fn recv(
+        socket: &UdpSocket,
+        buf: &mut BytesMut,
+        gro: bool,
+        wait: bool,
+    ) -> io::Result<(Bytes, Option<usize>)> {
+        let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
+        if !gro {
+            buf.clear();
+            // One octet more than the limit, so that an oversize datagram shows.
+            buf.resize(MAX_DATAGRAM + 1, 0);
+            // SAFETY: a valid fd and a buffer of the length given.
+            let n = unsafe {
+                libc::recv(
+                    socket.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                )
+            };
+            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            buf.truncate(n);
+            return Ok((buf.split().freeze(), None));
+        }
+        if buf.capacity() < RECV_ROOM {
+            // One block serves many receives: each takes its datagrams off the front
+            // (`split`), and the messages keep that part alive, not the whole block.
+            buf.reserve(RECV_BLOCK);
+        }
+        let spare = buf.spare_capacity_mut();
+        let mut iov = libc::iovec {
+            iov_base: spare.as_mut_ptr().cast(),
+            iov_len: spare.len(),
+        };
+        let mut control = Control([0; 64]);
+        // SAFETY: msghdr is plain data; the iovec covers the buffer's spare capacity and the
+        // control buffer is 8-aligned; both outlive the call, and control messages are read
+        // only within the length the kernel reported.
+        let (n, segment) = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.0.as_mut_ptr().cast();
+            msg.msg_controllen = control.0.len();
+            let n = libc::recvmsg(socket.as_raw_fd(), &mut msg, flags);
+            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+            let mut segment = None;
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
+                    let size =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                    segment = usize::try_from(size).ok().filter(|s| *s > 0);
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+            (n, segment)
+        };
+        // SAFETY: the kernel wrote `n` octets at the start of the spare capacity.
+        unsafe { buf.set_len(n) };
+        Ok((buf.split().freeze(), segment))
     }
 }
 

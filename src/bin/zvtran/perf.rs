@@ -72,6 +72,35 @@ enum Test {
         /// Number of round trips.
         roundtrip_count: u64,
     },
+    /// Binds a DISH (joined to group "perf"), receives until COUNT messages arrived or none
+    /// came for 500 ms after the first, prints the throughput and the loss (udp may drop).
+    dish_thr {
+        /// Endpoint to bind (udp://...).
+        bind_to: String,
+        /// Body size in bytes.
+        message_size: usize,
+        /// Number of messages sent.
+        message_count: u64,
+    },
+    /// The raw udp ceilings on loopback, without sockets or pipes: `sendto` (one datagram per
+    /// call each way) or `gso` (GSO sends, GRO receives); prints what arrived and the loss.
+    udp_ceiling {
+        /// sendto or gso.
+        mode: String,
+        /// Body size in bytes (each datagram adds the group "perf" and its length).
+        message_size: usize,
+        /// Number of datagrams.
+        message_count: u64,
+    },
+    /// Connects a RADIO and sends COUNT messages to group "perf".
+    radio_thr {
+        /// Endpoint to connect to (udp://...).
+        connect_to: String,
+        /// Body size in bytes.
+        message_size: usize,
+        /// Number of messages.
+        message_count: u64,
+    },
 }
 
 type Failure = (u8, String);
@@ -168,6 +197,53 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 .join()
                 .map_err(|_| fail("the sender thread panicked"))?
         }
+        Test::dish_thr {
+            bind_to,
+            message_size,
+            message_count,
+        } => {
+            let mut dish = ctx.socket(SocketType::Dish).map_err(fail)?;
+            hwm_from_env(&mut dish)?;
+            dish.join("perf").map_err(fail)?;
+            dish.bind(&bind_to).map_err(fail)?;
+            dish_thr(&mut dish, message_size, message_count)
+        }
+        Test::udp_ceiling {
+            mode,
+            message_size,
+            message_count,
+        } => udp_ceiling(&mode, message_size, message_count),
+        Test::radio_thr {
+            connect_to,
+            message_size,
+            message_count,
+        } => {
+            let mut radio = ctx.socket(SocketType::Radio).map_err(fail)?;
+            hwm_from_env(&mut radio)?;
+            radio.connect(&connect_to).map_err(fail)?;
+            let payload = Bytes::from(vec![0u8; message_size]);
+            let group = Bytes::from_static(b"perf");
+            // ZVTRAN_PERF_RATE paces the sender (messages a second, in bursts of 1024, sleeping
+            // between them so the pacing takes no CPU from the receiver): udp has no flow
+            // control, so loss-free throughput is measured at a set rate.
+            let rate: Option<f64> = std::env::var("ZVTRAN_PERF_RATE")
+                .ok()
+                .and_then(|r| r.parse().ok());
+            let start = Instant::now();
+            for i in 0..message_count {
+                if let (Some(rate), 0) = (rate, i % 1024) {
+                    let due = start + std::time::Duration::from_secs_f64(i as f64 / rate);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep(due - now);
+                    }
+                }
+                radio
+                    .send(Message::from_frames([group.clone(), payload.clone()]))
+                    .map_err(fail)?;
+            }
+            Ok(())
+        }
         Test::inproc_lat {
             message_size,
             roundtrip_count,
@@ -219,6 +295,120 @@ fn remote_thr(push: &mut Socket, size: usize, count: u64) -> Result<(), Failure>
     for _ in 0..count {
         push.send(Message::from(payload.clone())).map_err(fail)?;
     }
+    Ok(())
+}
+
+/// ZVTRAN_PERF_HWM sets SNDHWM and RCVHWM of the udp perf sockets (0: no limit), so a
+/// run can tell queue limits from the transport's own losses.
+fn hwm_from_env(s: &mut Socket) -> Result<(), Failure> {
+    if let Some(v) = std::env::var_os("ZVTRAN_PERF_HWM") {
+        let v = v.to_string_lossy().into_owned();
+        s.set_option_by_name("SNDHWM", v.as_bytes()).map_err(fail)?;
+        s.set_option_by_name("RCVHWM", v.as_bytes()).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn udp_ceiling(mode: &str, size: usize, count: u64) -> Result<(), Failure> {
+    use std::net::UdpSocket;
+    use zvtran::drivers::udp::{batch, encode};
+    let gso = match mode {
+        "gso" => true,
+        "sendto" => false,
+        other => return Err((exit::USAGE, format!("mode {other:?}: sendto or gso"))),
+    };
+    let rx = UdpSocket::bind("127.0.0.1:0").map_err(fail)?;
+    let sock = socket2::SockRef::from(&rx);
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    rx.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .map_err(fail)?;
+    let gro = gso && batch::enable_gro(&rx);
+    let target = rx.local_addr().map_err(fail)?;
+    let tx = UdpSocket::bind("127.0.0.1:0").map_err(fail)?;
+    tx.connect(target).map_err(fail)?;
+    let mut datagram = Vec::new();
+    encode(b"perf", &vec![0u8; size], &mut datagram).map_err(fail)?;
+    let sender = std::thread::spawn(move || {
+        let body = vec![0u8; size];
+        if gso {
+            let mut out = batch::Sender::new(tx);
+            for i in 0..count {
+                out.push(b"perf", &body);
+                if i % 64 == 63 {
+                    out.flush();
+                }
+            }
+            out.flush();
+        } else {
+            for _ in 0..count {
+                let _ = tx.send(&datagram);
+            }
+        }
+    });
+    let mut buf = bytes::BytesMut::new();
+    let mut got = 0u64;
+    let mut start = None;
+    let mut last = Instant::now();
+    while got < count {
+        match batch::recv(&rx, &mut buf, gro, true) {
+            Ok((data, segment)) => {
+                start.get_or_insert_with(Instant::now);
+                last = Instant::now();
+                got += segment.map_or(1, |s| data.len().div_ceil(s.max(1)) as u64);
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = sender.join();
+    let start = start.ok_or_else(|| fail("nothing arrived"))?;
+    let elapsed_us = last.duration_since(start).as_micros().max(1) as f64;
+    println!("mode: {mode}{}", if gso && !gro { " (no GRO)" } else { "" });
+    println!("received: {got}");
+    println!(
+        "loss: {:.3} [%]",
+        (count - got) as f64 * 100.0 / count as f64
+    );
+    println!(
+        "mean throughput: {} [msg/s]",
+        (got as f64 * 1_000_000.0 / elapsed_us) as u64
+    );
+    Ok(())
+}
+
+fn dish_thr(dish: &mut Socket, size: usize, count: u64) -> Result<(), Failure> {
+    let first = dish.recv().map_err(fail)?;
+    let start = Instant::now();
+    let mut last = start;
+    let mut got = 1u64;
+    let mut wrong = u64::from(first.frames().get(1).map(|b| b.len()) != Some(size));
+    while got < count {
+        // try_recv first: a deadline per message would cost a clock read each.
+        let next = match dish.try_recv() {
+            Ok(m) => Ok(m),
+            Err(_) => dish.recv_timeout(std::time::Duration::from_millis(500)),
+        };
+        match next {
+            Ok(m) => {
+                got += 1;
+                last = Instant::now();
+                wrong += u64::from(m.frames().get(1).map(|b| b.len()) != Some(size));
+            }
+            Err(_) => break,
+        }
+    }
+    if wrong > 0 {
+        return Err(fail(format!("{wrong} messages of the wrong size")));
+    }
+    let elapsed_us = last.duration_since(start).as_micros().max(1) as f64;
+    let throughput = got as f64 * 1_000_000.0 / elapsed_us;
+    println!("message size: {size} [B]");
+    println!("message count: {count}");
+    println!("received: {got}");
+    println!(
+        "loss: {:.3} [%]",
+        (count - got) as f64 * 100.0 / count as f64
+    );
+    println!("mean throughput: {} [msg/s]", throughput as u64);
     Ok(())
 }
 
