@@ -164,3 +164,20 @@ fn udp_refuses_other_socket_types_and_directions() {
         Err(RecvError::WouldBlock)
     );
 }
+
+/// The udp example in README.md.
+#[test]
+fn readme_udp_example() -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = Context::new()?;
+    let mut dish = ctx.socket(SocketType::Dish)?;
+    dish.join("weather")?;
+    let endpoint = dish.bind("udp://127.0.0.1:0")?;
+    let mut radio = ctx.socket(SocketType::Radio)?;
+    radio.connect(&endpoint)?;
+    radio.send(Message::from_frames(["weather", "sunny"]))?;
+    assert_eq!(
+        dish.recv_timeout(WAIT)?,
+        Message::from_frames(["weather", "sunny"])
+    );
+    Ok(())
+}
