@@ -1,0 +1,5 @@
+//! Builds libzmq 4.3.5 (vendored by zeromq-src) with the draft API, which RADIO/DISH and udp need.
+
+fn main() {
+    zeromq_src::Build::new().enable_draft(true).build();
+}

@@ -1,0 +1,96 @@
+//! The udp transport against libzmq's own (draft) RADIO and DISH, both ways, unicast and
+//! multicast, with group filtering. The libzmq side is `tests/udp-peer`, built by
+//! `./scripts/test` from libzmq 4.3.5's source with the draft API.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use zvtran::{Context, Message, SocketType};
+
+/// The helper binary; fails with how to build it when it is missing (never skips).
+fn udp_peer() -> PathBuf {
+    let path = support::root().join("tests/udp-peer/target/release/udp-peer");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release --manifest-path tests/udp-peer/Cargo.toml` \
+         (./scripts/test does; it compiles libzmq with its draft API, which needs a C++ compiler)",
+        path.display()
+    );
+    path
+}
+
+/// zvtran RADIO -> libzmq DISH: only the joined group arrives, in order.
+fn zvtran_to_libzmq(endpoint: &str) {
+    let mut dish = Command::new(udp_peer())
+        .args(["dish", endpoint, "weather", "20", "3000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(dish.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "READY");
+    let ctx = Context::new().unwrap();
+    let mut radio = ctx.socket(SocketType::Radio).unwrap();
+    radio.connect(endpoint).unwrap();
+    for i in 0..20 {
+        for group in ["news", "weather"] {
+            radio
+                .send(Message::from_frames([
+                    group.to_string(),
+                    format!("{group}-{i}"),
+                ]))
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let got: Vec<String> = out.lines().map(Result::unwrap).collect();
+    let _ = dish.wait();
+    let want: Vec<String> = (0..20).map(|i| format!("weather\tweather-{i}")).collect();
+    assert_eq!(got, want, "{endpoint}");
+}
+
+/// libzmq RADIO -> zvtran DISH: only the joined group arrives, in order.
+fn libzmq_to_zvtran(endpoint: &str) {
+    let ctx = Context::new().unwrap();
+    let mut dish = ctx.socket(SocketType::Dish).unwrap();
+    dish.join("g").unwrap();
+    dish.bind(endpoint).unwrap();
+    let status = Command::new(udp_peer())
+        .args(["radio", endpoint, "20", "other", "g"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut got = Vec::new();
+    while let Ok(m) = dish.recv_timeout(Duration::from_millis(500)) {
+        got.push(m);
+    }
+    let want: Vec<Message> = (0..20)
+        .map(|i| Message::from_frames(["g".to_string(), format!("body-{i}")]))
+        .collect();
+    assert_eq!(got, want, "{endpoint}");
+}
+
+#[test]
+fn unicast_zvtran_radio_to_libzmq_dish() {
+    zvtran_to_libzmq("udp://127.0.0.1:47811");
+}
+
+#[test]
+fn unicast_libzmq_radio_to_zvtran_dish() {
+    libzmq_to_zvtran("udp://127.0.0.1:47812");
+}
+
+#[test]
+fn multicast_zvtran_radio_to_libzmq_dish() {
+    zvtran_to_libzmq("udp://127.0.0.1;239.193.7.21:47813");
+}
+
+#[test]
+fn multicast_libzmq_radio_to_zvtran_dish() {
+    libzmq_to_zvtran("udp://127.0.0.1;239.193.7.22:47814");
+}
