@@ -1,10 +1,12 @@
 """UDP benchmark: zvtran RADIO -> DISH over loopback beside the raw ceilings, in one run.
 
-Usage: bench_udp.py ZVTRAN [--rounds N] [--rate R] [--count N]
+Usage: bench_udp.py ZVTRAN UDP_PEER [--rounds N] [--rate R] [--count N]
 Rows (medians of N rounds): the raw one-datagram-per-call ceiling (sendto/recv), the raw
 GSO/GRO ceiling, and zvtran RADIO -> DISH with the sender paced at R messages a second (udp
 has no flow control; SNDHWM=RCVHWM=0 so the queues absorb the pacing bursts). Loss is what
-did not arrive.
+did not arrive. Towards a libzmq DISH (tests/udp-peer, libzmq with its draft API, no GRO),
+a plain sendto sender and the zvtran RADIO both send as fast as they can and the DISH's
+received rate is compared.
 """
 import argparse
 import os
@@ -43,9 +45,25 @@ def radio_dish(zvtran, size, count, rate):
     return parse(out)
 
 
+def to_libzmq(zvtran, peer, sender, size, count):
+    PORT[0] += 1
+    ep = f"udp://127.0.0.1:{PORT[0]}"
+    env = dict(os.environ, ZVTRAN_PERF_HWM="0")
+    env.pop("ZVTRAN_PERF_RATE", None)
+    dish = subprocess.Popen([peer, "dish_count", ep, "perf", str(count), "1000"],
+                            stdout=subprocess.PIPE, text=True)
+    assert dish.stdout.readline().strip() == "READY"
+    tool = "udp_raw_send" if sender == "raw" else "radio_thr"
+    subprocess.run([zvtran, "perf", tool, ep, str(size), str(count)], check=True, env=env,
+                   timeout=300)
+    out, _ = dish.communicate(timeout=300)
+    return parse(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("zvtran")
+    ap.add_argument("peer")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=int, default=3_200_000)
     ap.add_argument("--count", type=int, default=3_000_000)
@@ -56,6 +74,10 @@ def main():
         ("raw ceiling: GSO send, GRO receive", lambda: ceiling(args.zvtran, "gso", size, count)),
         (f"zvtran RADIO -> DISH, sender paced at {args.rate / 1e6:.1f} M msg/s",
          lambda: radio_dish(args.zvtran, size, count, args.rate)),
+        ("to a libzmq DISH: plain sendto sender, unpaced",
+         lambda: to_libzmq(args.zvtran, args.peer, "raw", size, count)),
+        ("to a libzmq DISH: zvtran RADIO, unpaced",
+         lambda: to_libzmq(args.zvtran, args.peer, "radio", size, count)),
     ]
     print(f"| test (64 B, {count:,} messages, median of {args.rounds}) | received msg/s | loss (each round) |")
     print("| --- | ---: | --- |")

@@ -92,6 +92,16 @@ enum Test {
         /// Number of datagrams.
         message_count: u64,
     },
+    /// Sends COUNT raw datagrams (group "perf", one sendto each) to a udp ENDPOINT such as a
+    /// libzmq DISH: the plain sender a RADIO is compared with.
+    udp_raw_send {
+        /// Endpoint (udp://host:port).
+        connect_to: String,
+        /// Body size in bytes.
+        message_size: usize,
+        /// Number of datagrams.
+        message_count: u64,
+    },
     /// Connects a RADIO and sends COUNT messages to group "perf".
     radio_thr {
         /// Endpoint to connect to (udp://...).
@@ -213,6 +223,24 @@ pub fn run(args: Args) -> Result<(), Failure> {
             message_size,
             message_count,
         } => udp_ceiling(&mode, message_size, message_count),
+        Test::udp_raw_send {
+            connect_to,
+            message_size,
+            message_count,
+        } => {
+            let address = connect_to
+                .strip_prefix("udp://")
+                .ok_or_else(|| (exit::USAGE, format!("{connect_to}: not a udp:// endpoint")))?;
+            let tx = std::net::UdpSocket::bind("0.0.0.0:0").map_err(fail)?;
+            tx.connect(address).map_err(fail)?;
+            let mut datagram = Vec::new();
+            zvtran::drivers::udp::encode(b"perf", &vec![0u8; message_size], &mut datagram)
+                .map_err(fail)?;
+            for _ in 0..message_count {
+                let _ = tx.send(&datagram);
+            }
+            Ok(())
+        }
         Test::radio_thr {
             connect_to,
             message_size,

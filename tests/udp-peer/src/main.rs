@@ -3,6 +3,8 @@
 //! udp-peer dish ENDPOINT GROUP MAX TIMEOUT_MS   bind a DISH, join GROUP, print each message as
 //!                                               `group<TAB>body` until MAX arrived or none for
 //!                                               TIMEOUT_MS
+//! udp-peer dish_count ENDPOINT GROUP MAX TIMEOUT_MS   the same, counting: prints `received:`
+//!                                               and `mean throughput:` lines
 //! udp-peer radio ENDPOINT COUNT GROUP...        connect a RADIO; send COUNT rounds, each one
 //!                                               message `body-i` to every GROUP, 1 ms apart
 
@@ -85,6 +87,41 @@ fn main() {
                     zmq_msg_close(&mut msg);
                 }
                 let _ = out.flush();
+                zmq_close(s);
+            }
+            Some("dish_count") if args.len() == 6 => {
+                // Counts instead of printing: for the benchmark.
+                let s = zmq_socket(ctx, ZMQ_DISH);
+                let timeout: c_int = args[5].parse().expect("TIMEOUT_MS");
+                check(
+                    zmq_setsockopt(s, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4),
+                    "RCVTIMEO",
+                );
+                check(zmq_bind(s, c(&args[2]).as_ptr()), "zmq_bind");
+                check(zmq_join(s, c(&args[3]).as_ptr()), "zmq_join");
+                println!("READY");
+                let _ = std::io::stdout().flush();
+                let max: u64 = args[4].parse().expect("MAX");
+                let mut got = 0u64;
+                let mut first = None;
+                let mut last = std::time::Instant::now();
+                let mut msg = Msg([0; 64]);
+                zmq_msg_init(&mut msg);
+                while got < max {
+                    if zmq_msg_recv(&mut msg, s, 0) == -1 {
+                        break;
+                    }
+                    first.get_or_insert_with(std::time::Instant::now);
+                    last = std::time::Instant::now();
+                    got += 1;
+                }
+                zmq_msg_close(&mut msg);
+                let us = first.map_or(1, |f| last.duration_since(f).as_micros().max(1)) as f64;
+                println!("received: {got}");
+                println!(
+                    "mean throughput: {} [msg/s]",
+                    (got as f64 * 1e6 / us) as u64
+                );
                 zmq_close(s);
             }
             Some("radio") if args.len() >= 5 => {
