@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use zvtran::{Context, Message, SocketType};
 
+const WAIT: Duration = Duration::from_secs(10);
+
 /// The helper binary; fails with how to build it when it is missing (never skips).
 fn udp_peer() -> PathBuf {
     let path = support::root().join("tests/udp-peer/target/release/udp-peer");
@@ -26,17 +28,37 @@ fn udp_peer() -> PathBuf {
 /// zvtran RADIO -> libzmq DISH: only the joined group arrives, in order.
 fn zvtran_to_libzmq(endpoint: &str) {
     let mut dish = Command::new(udp_peer())
-        .args(["dish", endpoint, "weather", "20", "3000"])
+        .args(["dish", endpoint, "weather", "1000", "3000"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(dish.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "READY");
+    let out = BufReader::new(dish.stdout.take().unwrap());
+    let (tx, lines) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for line in out.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    assert_eq!(lines.recv_timeout(WAIT).unwrap(), "READY");
     let ctx = Context::new().unwrap();
     let mut radio = ctx.socket(SocketType::Radio).unwrap();
     radio.connect(endpoint).unwrap();
+    // libzmq binds (and joins a multicast group) on its I/O thread after zmq_bind returns:
+    // probe until its DISH hears one.
+    let mut ready = false;
+    for _ in 0..100 {
+        radio
+            .send(Message::from_frames(["weather", "probe"]))
+            .unwrap();
+        if lines.recv_timeout(Duration::from_millis(50)).is_ok() {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the libzmq DISH at {endpoint} never heard a probe");
     for i in 0..20 {
         for group in ["news", "weather"] {
             radio
@@ -48,7 +70,13 @@ fn zvtran_to_libzmq(endpoint: &str) {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let got: Vec<String> = out.lines().map(Result::unwrap).collect();
+    let mut got = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_millis(1500)) {
+        if line != "weather\tprobe" {
+            got.push(line);
+        }
+    }
+    let _ = dish.kill();
     let _ = dish.wait();
     let want: Vec<String> = (0..20).map(|i| format!("weather\tweather-{i}")).collect();
     assert_eq!(got, want, "{endpoint}");
