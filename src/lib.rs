@@ -18,6 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod beacon;
 mod context;
 mod error;
 mod options;
@@ -27,6 +28,7 @@ mod signal;
 mod socket;
 mod zap;
 
+pub use beacon::{Beacon, Heard, ZreBeacon};
 pub use context::Context;
 pub use error::{Error, RecvError, SendError};
 pub use options::SocketOption;

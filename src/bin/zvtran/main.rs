@@ -1,5 +1,6 @@
 //! The `zvtran` command line.
 
+mod beacon;
 mod cat;
 mod keygen;
 mod perf;
@@ -20,6 +21,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Beacon(beacon::Args),
     Cat(cat::Args),
     Keygen(keygen::Args),
     Perf(perf::Args),
@@ -49,6 +51,7 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Beacon(args) => beacon::run(args),
         Command::Cat(args) => cat::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Perf(args) => perf::run(args),
