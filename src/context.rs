@@ -16,6 +16,7 @@ use zvtran_drivers::options::Options;
 use zvtran_drivers::zap::{Authenticator, ZapReply, ZapRequest};
 
 use crate::error::Error;
+use crate::service::ServiceDriver;
 use crate::socket::Socket;
 use crate::zap::ZapService;
 
@@ -79,6 +80,9 @@ impl Context {
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));
+        registry.register(Arc::new(ServiceDriver {
+            registry: registry.downgrade(),
+        }));
         Ok(Context {
             inner: Arc::new_cyclic(|weak| ContextInner {
                 io,

@@ -33,6 +33,9 @@ pub enum Error {
     /// key).
     #[error("security options: {0}")]
     Security(String),
+    /// A beacon could not be set up or published (the port, the payload).
+    #[error("beacon: {0}")]
+    Beacon(String),
     /// The context could not start its I/O threads.
     #[error("could not start an I/O thread: {0}")]
     Io(#[from] std::io::Error),

@@ -240,7 +240,28 @@ impl fmt::Debug for Registry {
     }
 }
 
+/// A registry reference that does not keep it alive (for drivers that reach other drivers
+/// through it, such as `beacon://`, which the registry itself holds).
+#[derive(Clone, Default)]
+pub struct WeakRegistry {
+    drivers: std::sync::Weak<RwLock<HashMap<String, Arc<dyn Driver>>>>,
+}
+
+impl WeakRegistry {
+    /// The registry, while its context lives.
+    pub fn upgrade(&self) -> Option<Registry> {
+        self.drivers.upgrade().map(|drivers| Registry { drivers })
+    }
+}
+
 impl Registry {
+    /// A reference that does not keep the registry alive.
+    pub fn downgrade(&self) -> WeakRegistry {
+        WeakRegistry {
+            drivers: Arc::downgrade(&self.drivers),
+        }
+    }
+
     /// Registers a driver under its scheme; returns the one it replaced.
     pub fn register(&self, driver: Arc<dyn Driver>) -> Option<Arc<dyn Driver>> {
         self.drivers

@@ -1,0 +1,75 @@
+//! Service names over beacons: `beacon://NAME` connects to what an Announcer announces, and
+//! lets go when it leaves or falls silent.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use zvtran::{Announcer, Context, Message, SocketOption, SocketType};
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_socket_connects_by_service_name_and_lets_go_when_the_service_leaves() {
+    let port = free_udp_port();
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
+    let announcer = Announcer::new("jobs", &endpoint, port).unwrap();
+
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option(SocketOption::SndTimeo(Some(Duration::from_secs(10))))
+        .unwrap();
+    push.connect(&format!("beacon://jobs:{port}")).unwrap();
+    // Blocks until the announced endpoint is connected.
+    push.send(Message::from("found by name")).unwrap();
+    assert_eq!(
+        pull.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Message::from("found by name")
+    );
+    assert_eq!(push.peer_count(), 1);
+
+    // Another name is not followed.
+    let mut other = ctx.socket(SocketType::Push).unwrap();
+    other.connect(&format!("beacon://logs:{port}")).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(other.peer_count(), 0);
+
+    drop(announcer);
+    wait_until("the peer to go after the service left", || {
+        push.peer_count() == 0
+    });
+    let mut pull2 = ctx.socket(SocketType::Pull).unwrap();
+    let endpoint2 = pull2.bind("tcp://127.0.0.1:*").unwrap();
+    let _again = Announcer::new("jobs", &endpoint2, port).unwrap();
+    push.send(Message::from("found again")).unwrap();
+    assert_eq!(
+        pull2.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Message::from("found again")
+    );
+}
+
+#[test]
+fn beacon_endpoints_are_for_connecting() {
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let err = pull.bind("beacon://jobs").unwrap_err();
+    assert!(err.to_string().contains("for connecting"), "{err}");
+    assert!(pull.connect("beacon://jobs:notaport").is_err());
+}
