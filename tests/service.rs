@@ -73,3 +73,29 @@ fn beacon_endpoints_are_for_connecting() {
     assert!(err.to_string().contains("for connecting"), "{err}");
     assert!(pull.connect("beacon://jobs:notaport").is_err());
 }
+
+#[test]
+fn an_endpoint_whose_beacons_stop_is_let_go_after_the_ttl() {
+    let port = free_udp_port();
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
+    // A bare beacon in the service format, which vanishes without saying it leaves.
+    let raw = zvtran::Beacon::new(port).unwrap();
+    let mut payload = b"ZVS\x01\x04jobs\x01".to_vec();
+    payload.extend_from_slice(endpoint.as_bytes());
+    raw.publish(payload, Duration::from_millis(200)).unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.connect(&format!("beacon://jobs:{port}")).unwrap();
+    wait_until("the announced endpoint", || push.peer_count() == 1);
+    let silent_since = std::time::Instant::now();
+    drop(raw);
+    wait_until("the silent endpoint to be let go", || {
+        push.peer_count() == 0
+    });
+    assert!(
+        silent_since.elapsed() >= Duration::from_secs(2),
+        "let go after {:?}, before the 3 s TTL",
+        silent_since.elapsed()
+    );
+}
