@@ -1,6 +1,8 @@
 //! UDP beacons: publishing, hearing with a prefix filter, no echo of our own, ZRE beacons, and
 //! `zvtran beacon publish|listen`.
 
+mod support;
+
 use std::net::UdpSocket;
 use std::process::Command;
 use std::time::Duration;
@@ -10,17 +12,9 @@ use zvtran::beacon::{Beacon, MAX_BEACON, ZreBeacon};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn beacons_are_heard_by_others_filtered_by_prefix_and_not_echoed() {
-    let port = free_udp_port();
+    let port = support::free_udp_port();
     let a = Beacon::new(port).unwrap();
     let b = Beacon::new(port).unwrap();
     let c = Beacon::new(port).unwrap();
@@ -61,7 +55,7 @@ fn beacons_are_heard_by_others_filtered_by_prefix_and_not_echoed() {
 
 #[test]
 fn zre_beacons_from_the_wire() {
-    let port = free_udp_port();
+    let port = support::free_udp_port();
     let listener = Beacon::new(port).unwrap();
     listener.subscribe("ZRE");
     let node = ZreBeacon {
@@ -83,7 +77,7 @@ fn zre_beacons_from_the_wire() {
 
 #[test]
 fn cli_publish_and_listen() {
-    let port = free_udp_port().to_string();
+    let port = support::free_udp_port().to_string();
     let mut publisher = Command::new(env!("CARGO_BIN_EXE_zvtran"))
         .args([
             "beacon",
@@ -125,7 +119,7 @@ fn cli_publish_and_listen() {
         assert_eq!(payload, "hello\\tworld");
     }
     // Nothing on a quiet port: exit 3.
-    let quiet = free_udp_port().to_string();
+    let quiet = support::free_udp_port().to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_zvtran"))
         .args(["beacon", "listen", "--port", &quiet, "--timeout", "300"])
         .output()

@@ -20,15 +20,6 @@ fn text(frames: &[Bytes]) -> String {
         .join("|")
 }
 
-/// A free tcp port (bound and released at once).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn our_sub_filters_by_prefix_and_unsubscribes_from_libzmq_pub() {
     let ctx = Context::new().unwrap();
@@ -215,7 +206,7 @@ fn libzmq_router_sees_our_routing_id() {
 #[test]
 fn we_reconnect_when_libzmq_starts_late_and_restarts() {
     let ctx = Context::new().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let ep = format!("tcp://127.0.0.1:{port}");
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(50))))
@@ -259,7 +250,7 @@ fn we_reconnect_when_libzmq_starts_late_and_restarts() {
 #[test]
 fn our_sub_replays_its_subscriptions_after_libzmq_pub_restarts() {
     let ctx = Context::new().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let ep = format!("tcp://127.0.0.1:{port}");
     let mut sub = ctx.socket(SocketType::Sub).unwrap();
     sub.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(50))))

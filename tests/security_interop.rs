@@ -485,18 +485,9 @@ fn keys_from_zvtran_keygen_work_with_libzmq() {
     assert_eq!(got, vec![Bytes::from_static(b"keygen works")]);
 }
 
-/// A free tcp port on loopback (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `zvtran cat -b -r PULL` with these options, until one message arrives.
 fn cat_server(options: &[String]) -> (std::process::Child, String) {
-    let endpoint = format!("tcp://127.0.0.1:{}", free_port());
+    let endpoint = format!("tcp://127.0.0.1:{}", support::free_port());
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zvtran"));
     cmd.args([
         "cat",

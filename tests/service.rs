@@ -1,33 +1,16 @@
 //! Service names over beacons: `beacon://NAME` connects to what an Announcer announces, and
 //! lets go when it leaves or falls silent.
 
-use std::net::UdpSocket;
+mod support;
+
 use std::time::Duration;
 
+use support::eventually;
 use zvtran::{Announcer, Context, Message, SocketOption, SocketType};
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 #[test]
 fn a_socket_connects_by_service_name_and_lets_go_when_the_service_leaves() {
-    let port = free_udp_port();
+    let port = support::free_udp_port();
     let ctx = Context::new().unwrap();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
@@ -52,7 +35,7 @@ fn a_socket_connects_by_service_name_and_lets_go_when_the_service_leaves() {
     assert_eq!(other.peer_count(), 0);
 
     drop(announcer);
-    wait_until("the peer to go after the service left", || {
+    eventually("the peer to go after the service left", || {
         push.peer_count() == 0
     });
     let mut pull2 = ctx.socket(SocketType::Pull).unwrap();
@@ -76,7 +59,7 @@ fn beacon_endpoints_are_for_connecting() {
 
 #[test]
 fn an_endpoint_whose_beacons_stop_is_let_go_after_the_ttl() {
-    let port = free_udp_port();
+    let port = support::free_udp_port();
     let ctx = Context::new().unwrap();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
@@ -87,10 +70,10 @@ fn an_endpoint_whose_beacons_stop_is_let_go_after_the_ttl() {
     raw.publish(payload, Duration::from_millis(200)).unwrap();
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.connect(&format!("beacon://jobs:{port}")).unwrap();
-    wait_until("the announced endpoint", || push.peer_count() == 1);
+    eventually("the announced endpoint", || push.peer_count() == 1);
     let silent_since = std::time::Instant::now();
     drop(raw);
-    wait_until("the silent endpoint to be let go", || {
+    eventually("the silent endpoint to be let go", || {
         push.peer_count() == 0
     });
     assert!(

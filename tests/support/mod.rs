@@ -314,3 +314,21 @@ pub fn wait_event(
     }
     panic!("no {what} event; saw {seen:?}");
 }
+
+/// A free tcp port on loopback (bound and released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free udp port (bound and released at once).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -50,6 +50,28 @@ fn check(rc: c_int, what: &str) {
     }
 }
 
+/// A DISH bound at `endpoint`, joined to `group`, with RCVTIMEO `timeout` ms; prints READY.
+///
+/// # Safety
+/// `ctx` is a live libzmq context.
+unsafe fn open_dish(ctx: *mut c_void, endpoint: &str, group: &str, timeout: &str) -> *mut c_void {
+    let c = |s: &str| CString::new(s).expect("no NUL");
+    let timeout: c_int = timeout.parse().expect("TIMEOUT_MS");
+    // SAFETY: a live context, NUL-terminated strings, an int option of the size given.
+    unsafe {
+        let s = zmq_socket(ctx, ZMQ_DISH);
+        check(
+            zmq_setsockopt(s, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4),
+            "RCVTIMEO",
+        );
+        check(zmq_bind(s, c(endpoint).as_ptr()), "zmq_bind");
+        check(zmq_join(s, c(group).as_ptr()), "zmq_join");
+        println!("READY");
+        let _ = std::io::stdout().flush();
+        s
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let c = |s: &str| CString::new(s).expect("no NUL");
@@ -58,16 +80,7 @@ fn main() {
         let ctx = zmq_ctx_new();
         match args.get(1).map(String::as_str) {
             Some("dish") if args.len() == 6 => {
-                let s = zmq_socket(ctx, ZMQ_DISH);
-                let timeout: c_int = args[5].parse().expect("TIMEOUT_MS");
-                check(
-                    zmq_setsockopt(s, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4),
-                    "RCVTIMEO",
-                );
-                check(zmq_bind(s, c(&args[2]).as_ptr()), "zmq_bind");
-                check(zmq_join(s, c(&args[3]).as_ptr()), "zmq_join");
-                println!("READY");
-                let _ = std::io::stdout().flush();
+                let s = open_dish(ctx, &args[2], &args[3], &args[5]);
                 let max: u64 = args[4].parse().expect("MAX");
                 let mut out = std::io::stdout().lock();
                 for _ in 0..max {
@@ -91,16 +104,7 @@ fn main() {
             }
             Some("dish_count") if args.len() == 6 => {
                 // Counts instead of printing: for the benchmark.
-                let s = zmq_socket(ctx, ZMQ_DISH);
-                let timeout: c_int = args[5].parse().expect("TIMEOUT_MS");
-                check(
-                    zmq_setsockopt(s, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4),
-                    "RCVTIMEO",
-                );
-                check(zmq_bind(s, c(&args[2]).as_ptr()), "zmq_bind");
-                check(zmq_join(s, c(&args[3]).as_ptr()), "zmq_join");
-                println!("READY");
-                let _ = std::io::stdout().flush();
+                let s = open_dish(ctx, &args[2], &args[3], &args[5]);
                 let max: u64 = args[4].parse().expect("MAX");
                 let mut got = 0u64;
                 let mut first = None;
