@@ -1,10 +1,12 @@
 //! UDP beacons for zero-configuration discovery, in the manner of czmq's zbeacon, and ZRE's beacon format.
 //!
-//! A [`Beacon`] broadcasts a payload of at most 255 octets on a UDP port every interval and
-//! hears the payloads others broadcast on that port, with each sender's address. Beacons equal
-//! to the one it publishes itself are not delivered back (czmq's "no echo").
+//! A [`Beacon`] sends a payload of at most 255 octets on a UDP port every interval and hears the
+//! payloads others send on that port, with each sender's address. Beacons equal to the one it
+//! publishes itself are not delivered back (czmq's "no echo"). By default beacons are IPv4
+//! broadcasts on every interface that has a broadcast address; [`BeaconConfig`] narrows them to
+//! one interface, or uses IPv4 or IPv6 multicast instead.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -42,6 +44,221 @@ pub enum BeaconError {
     ZeroInterval,
 }
 
+/// How beacons travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BeaconMode {
+    /// IPv4 broadcast (czmq's default): to the broadcast address of the chosen interface, or of
+    /// every interface that has one.
+    #[default]
+    Broadcast,
+    /// IPv4 multicast to this group.
+    Multicast(Ipv4Addr),
+    /// IPv6 multicast to this group; [`IPV6_ALL_NODES`] (link-local) is what czmq uses.
+    Ipv6(Ipv6Addr),
+}
+
+/// The link-local all-nodes group, czmq's IPv6 beacon address.
+pub const IPV6_ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+
+/// Where a [`Beacon`] sends and listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeaconConfig {
+    /// Broadcast or multicast.
+    pub mode: BeaconMode,
+    /// The interface, by name (`eth0`) or IPv4 address; `None` (or `*`): every broadcast
+    /// interface, or the system's choice for multicast. czmq's ZSYS_INTERFACE.
+    pub interface: Option<String>,
+    /// Multicast hops (TTL); 1 keeps beacons on the local link.
+    pub hops: u32,
+}
+
+impl Default for BeaconConfig {
+    fn default() -> BeaconConfig {
+        BeaconConfig {
+            mode: BeaconMode::Broadcast,
+            interface: None,
+            hops: 1,
+        }
+    }
+}
+
+impl BeaconConfig {
+    /// IPv4 broadcast on every interface (the default).
+    pub fn broadcast() -> BeaconConfig {
+        BeaconConfig::default()
+    }
+
+    /// IPv4 multicast to `group`.
+    pub fn multicast(group: Ipv4Addr) -> BeaconConfig {
+        BeaconConfig {
+            mode: BeaconMode::Multicast(group),
+            ..BeaconConfig::default()
+        }
+    }
+
+    /// IPv6 multicast to `group` (e.g. [`IPV6_ALL_NODES`]).
+    pub fn ipv6(group: Ipv6Addr) -> BeaconConfig {
+        BeaconConfig {
+            mode: BeaconMode::Ipv6(group),
+            ..BeaconConfig::default()
+        }
+    }
+
+    /// Only this interface: a name such as `eth0`, or one of its IPv4 addresses.
+    pub fn interface(mut self, interface: impl Into<String>) -> BeaconConfig {
+        self.interface = Some(interface.into()).filter(|i| i != "*");
+        self
+    }
+}
+
+/// An interface that [`BeaconConfig::interface`] named.
+#[derive(Debug, Clone)]
+struct Chosen {
+    name: String,
+    index: u32,
+    v4: Option<Ipv4Addr>,
+}
+
+/// Finds the named interface (by name or by one of its addresses).
+fn choose(wanted: &str) -> std::io::Result<Chosen> {
+    let addrs = if_addrs::get_if_addrs()?;
+    let by_ip: Option<IpAddr> = wanted.parse().ok();
+    let name = addrs
+        .iter()
+        .find(|i| i.name == wanted || Some(i.ip()) == by_ip)
+        .map(|i| i.name.clone())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no network interface named or addressed {wanted:?}"),
+            )
+        })?;
+    let mine = || addrs.iter().filter(|i| i.name == name);
+    Ok(Chosen {
+        index: mine().find_map(|i| i.index).unwrap_or(0),
+        v4: mine().find_map(|i| match &i.addr {
+            if_addrs::IfAddr::V4(a) => Some(a.ip),
+            if_addrs::IfAddr::V6(_) => None,
+        }),
+        name,
+    })
+}
+
+/// The broadcast address of each IPv4 interface (only `only`, if given) that has one.
+fn broadcast_targets(only: Option<&str>) -> Vec<Ipv4Addr> {
+    let Ok(addrs) = if_addrs::get_if_addrs() else {
+        return vec![Ipv4Addr::BROADCAST];
+    };
+    let mut out = Vec::new();
+    for i in addrs {
+        let if_addrs::IfAddr::V4(a) = &i.addr else {
+            continue;
+        };
+        if only.is_some_and(|n| n != i.name) || (only.is_none() && i.is_loopback()) {
+            continue;
+        }
+        if i.is_p2p || a.prefixlen >= 31 {
+            continue;
+        }
+        // Some set-ups leave the broadcast field empty or equal to the address: derive it.
+        let derived = Ipv4Addr::from(u32::from(a.ip) | !u32::from(a.netmask));
+        let b = a.broadcast.filter(|b| *b != a.ip).unwrap_or(derived);
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    if out.is_empty() {
+        out.push(Ipv4Addr::BROADCAST);
+    }
+    out
+}
+
+/// Opens the socket for `config` on `port`, and says where beacons go.
+fn open(port: u16, config: &BeaconConfig) -> std::io::Result<(UdpSocket, Targets)> {
+    let chosen = config.interface.as_deref().map(choose).transpose()?;
+    let domain = match config.mode {
+        BeaconMode::Ipv6(_) => Domain::IPV6,
+        _ => Domain::IPV4,
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    let targets = match config.mode {
+        BeaconMode::Broadcast => {
+            socket.set_broadcast(true)?;
+            socket.bind(&SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port).into())?;
+            Targets::Broadcast(chosen.map(|c| c.name))
+        }
+        BeaconMode::Multicast(group) => {
+            if !group.is_multicast() {
+                return Err(not_multicast(group.into()));
+            }
+            socket.bind(&SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port).into())?;
+            let iface = match &chosen {
+                Some(c) => c.v4.ok_or_else(|| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("interface {} has no IPv4 address", c.name),
+                    )
+                })?,
+                None => Ipv4Addr::UNSPECIFIED,
+            };
+            socket.join_multicast_v4(&group, &iface)?;
+            if chosen.is_some() {
+                socket.set_multicast_if_v4(&iface)?;
+            }
+            socket.set_multicast_ttl_v4(config.hops)?;
+            socket.set_multicast_loop_v4(true)?;
+            Targets::Fixed(SocketAddr::new(group.into(), port))
+        }
+        BeaconMode::Ipv6(group) => {
+            if !group.is_multicast() {
+                return Err(not_multicast(group.into()));
+            }
+            socket.set_only_v6(true)?;
+            socket.bind(&SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port).into())?;
+            let index = chosen.as_ref().map_or(0, |c| c.index);
+            socket.join_multicast_v6(&group, index)?;
+            if index != 0 {
+                socket.set_multicast_if_v6(index)?;
+            }
+            socket.set_multicast_hops_v6(config.hops)?;
+            socket.set_multicast_loop_v6(true)?;
+            Targets::Fixed(SocketAddrV6::new(group, port, 0, index).into())
+        }
+    };
+    socket.set_read_timeout(Some(TICK))?;
+    Ok((socket.into(), targets))
+}
+
+fn not_multicast(ip: IpAddr) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{ip} is not a multicast address"),
+    )
+}
+
+/// Where each beacon is sent.
+enum Targets {
+    /// The broadcast addresses of this interface, or of all, looked up at each send (interfaces
+    /// come and go).
+    Broadcast(Option<String>),
+    Fixed(SocketAddr),
+}
+
+impl Targets {
+    fn resolve(&self, port: u16) -> Vec<SocketAddr> {
+        match self {
+            Targets::Broadcast(only) => broadcast_targets(only.as_deref())
+                .into_iter()
+                .map(|b| SocketAddr::new(b.into(), port))
+                .collect(),
+            Targets::Fixed(a) => vec![*a],
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     /// What we publish, and how often.
@@ -51,7 +268,7 @@ struct State {
     filter: Option<Bytes>,
 }
 
-/// Broadcasts and hears beacons on one UDP port (IPv4 broadcast to 255.255.255.255). A thread
+/// Sends and hears beacons on one UDP port, as its [`BeaconConfig`] says. A thread
 /// does both; dropping the beacon stops it.
 pub struct Beacon {
     port: u16,
@@ -71,15 +288,16 @@ impl std::fmt::Debug for Beacon {
 const TICK: Duration = Duration::from_millis(20);
 
 impl Beacon {
-    /// A beacon on `port`: several may share a port on one host.
+    /// A beacon on `port` with the default [`BeaconConfig`] (IPv4 broadcast on every
+    /// interface): several may share a port on one host.
     pub fn new(port: u16) -> std::io::Result<Beacon> {
-        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-        socket.set_reuse_address(true)?;
-        socket.set_reuse_port(true)?;
-        socket.set_broadcast(true)?;
-        socket.bind(&SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port).into())?;
-        socket.set_read_timeout(Some(TICK))?;
-        let socket: UdpSocket = socket.into();
+        Beacon::with_config(port, &BeaconConfig::default())
+    }
+
+    /// A beacon on `port` that sends and listens as `config` says. Fails if the interface is
+    /// unknown or the group is not a multicast address.
+    pub fn with_config(port: u16, config: &BeaconConfig) -> std::io::Result<Beacon> {
+        let (socket, targets) = open(port, config)?;
         let state = Arc::new(Mutex::new(State::default()));
         let (tx, heard) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
@@ -87,7 +305,7 @@ impl Beacon {
             let (state, stop) = (state.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("zvtran-beacon".into())
-                .spawn(move || run(&socket, port, &state, &tx, &stop))?
+                .spawn(move || run(&socket, port, &targets, &state, &tx, &stop))?
         };
         Ok(Beacon {
             port,
@@ -154,19 +372,32 @@ impl Drop for Beacon {
     }
 }
 
-fn run(socket: &UdpSocket, port: u16, state: &Mutex<State>, tx: &Sender<Heard>, stop: &AtomicBool) {
-    let target = SocketAddr::new(Ipv4Addr::BROADCAST.into(), port);
+fn run(
+    socket: &UdpSocket,
+    port: u16,
+    targets: &Targets,
+    state: &Mutex<State>,
+    tx: &Sender<Heard>,
+    stop: &AtomicBool,
+) {
     let mut buf = [0u8; MAX_BEACON + 1];
     while !stop.load(Ordering::Acquire) {
-        {
+        let due = {
             let mut s = state.lock();
             let now = Instant::now();
-            if let (Some((payload, interval)), Some(at)) = (&s.transmit, s.next_send) {
-                if now >= at {
-                    // A network that is down now may be up at the next interval.
-                    let _ = socket.send_to(payload, target);
+            match (&s.transmit, s.next_send) {
+                (Some((payload, interval)), Some(at)) if now >= at => {
+                    let payload = payload.clone();
                     s.next_send = Some(now + *interval);
+                    Some(payload)
                 }
+                _ => None,
+            }
+        };
+        if let Some(payload) = due {
+            for target in targets.resolve(port) {
+                // A network that is down now may be up at the next interval.
+                let _ = socket.send_to(&payload, target);
             }
         }
         let Ok((n, from)) = socket.recv_from(&mut buf) else {

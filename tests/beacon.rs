@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use zvtran::beacon::{Beacon, MAX_BEACON, ZreBeacon};
+use zvtran::beacon::{Beacon, BeaconConfig, IPV6_ALL_NODES, MAX_BEACON, ZreBeacon};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -125,4 +125,79 @@ fn cli_publish_and_listen() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+}
+
+/// The first up, non-loopback interface with an address of the wanted family.
+fn interface(v6: bool) -> String {
+    if_addrs::get_if_addrs()
+        .unwrap()
+        .into_iter()
+        .find(|i| !i.is_loopback() && i.ip().is_ipv6() == v6)
+        .map(|i| i.name)
+        .expect("this test needs a non-loopback network interface")
+}
+
+/// Two beacons with `config` hear each other (multicast loops back on one host).
+fn heard_both_ways(config: &BeaconConfig) -> Vec<std::net::IpAddr> {
+    let port = support::free_udp_port();
+    let a = Beacon::with_config(port, config).unwrap();
+    let b = Beacon::with_config(port, config).unwrap();
+    a.subscribe("cfg-");
+    b.subscribe("cfg-");
+    a.publish("cfg-a", Duration::from_millis(100)).unwrap();
+    b.publish("cfg-b", Duration::from_millis(100)).unwrap();
+    let ha = a.recv_timeout(WAIT).expect("a hears b");
+    let hb = b.recv_timeout(WAIT).expect("b hears a");
+    assert_eq!(ha.payload, Bytes::from_static(b"cfg-b"));
+    assert_eq!(hb.payload, Bytes::from_static(b"cfg-a"));
+    vec![ha.from, hb.from]
+}
+
+#[test]
+fn beacons_over_ipv4_multicast_on_a_named_interface() {
+    let iface = interface(false);
+    let config = BeaconConfig::multicast("239.192.77.1".parse().unwrap()).interface(iface);
+    for from in heard_both_ways(&config) {
+        assert!(from.is_ipv4(), "{from}");
+    }
+}
+
+#[test]
+fn beacons_over_ipv6_link_local_multicast() {
+    let config = BeaconConfig::ipv6(IPV6_ALL_NODES).interface(interface(true));
+    for from in heard_both_ways(&config) {
+        assert!(from.is_ipv6(), "{from}");
+    }
+}
+
+#[test]
+fn broadcast_on_one_interface_named_by_its_address() {
+    let iface = if_addrs::get_if_addrs()
+        .unwrap()
+        .into_iter()
+        .find(|i| !i.is_loopback() && i.ip().is_ipv4())
+        .expect("a non-loopback IPv4 interface");
+    let config = BeaconConfig::broadcast().interface(iface.ip().to_string());
+    for from in heard_both_ways(&config) {
+        assert_eq!(from, iface.ip());
+    }
+}
+
+#[test]
+fn bad_beacon_configs_are_refused_clearly() {
+    let port = support::free_udp_port();
+    let err =
+        Beacon::with_config(port, &BeaconConfig::broadcast().interface("no-such-if0")).unwrap_err();
+    assert!(err.to_string().contains("no-such-if0"), "{err}");
+    let err = Beacon::with_config(port, &BeaconConfig::multicast("10.1.2.3".parse().unwrap()))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a multicast"), "{err}");
+    let err =
+        Beacon::with_config(port, &BeaconConfig::ipv6("fe80::1".parse().unwrap())).unwrap_err();
+    assert!(err.to_string().contains("not a multicast"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["beacon", "listen", "--interface", "no-such-if0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

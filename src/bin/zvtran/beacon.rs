@@ -4,7 +4,9 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
-use zvtran::beacon::{Beacon, DEFAULT_INTERVAL, ZRE_PORT};
+use std::net::IpAddr;
+
+use zvtran::beacon::{Beacon, BeaconConfig, DEFAULT_INTERVAL, IPV6_ALL_NODES, ZRE_PORT};
 use zvtran::zmtp::Message;
 
 use crate::{exit, text};
@@ -14,6 +16,46 @@ use crate::{exit, text};
 pub struct Args {
     #[command(subcommand)]
     action: Action,
+}
+
+/// Where beacons travel (both subcommands).
+#[derive(Debug, Clone, clap::Args)]
+struct Where {
+    /// Only this network interface, by name or IPv4 address (czmq's ZSYS_INTERFACE); default:
+    /// every interface with a broadcast address.
+    #[arg(long, value_name = "IFACE")]
+    interface: Option<String>,
+    /// Multicast to this group (IPv4 or IPv6) instead of broadcasting.
+    #[arg(long, value_name = "GROUP", conflicts_with = "ipv6")]
+    multicast: Option<IpAddr>,
+    /// IPv6: multicast to the link-local all-nodes group ff02::1, as czmq does with IPv6 on.
+    #[arg(long)]
+    ipv6: bool,
+}
+
+impl Where {
+    fn config(&self) -> BeaconConfig {
+        let config = match (self.multicast, self.ipv6) {
+            (Some(IpAddr::V4(g)), _) => BeaconConfig::multicast(g),
+            (Some(IpAddr::V6(g)), _) => BeaconConfig::ipv6(g),
+            (None, true) => BeaconConfig::ipv6(IPV6_ALL_NODES),
+            (None, false) => BeaconConfig::broadcast(),
+        };
+        match &self.interface {
+            Some(i) => config.interface(i.clone()),
+            None => config,
+        }
+    }
+
+    fn open(&self, port: u16) -> Result<Beacon, Failure> {
+        Beacon::with_config(port, &self.config()).map_err(|e| {
+            let code = match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput => exit::USAGE,
+                _ => exit::FAILURE,
+            };
+            (code, format!("beacon on udp port {port}: {e}"))
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +73,8 @@ enum Action {
         /// Stop after this many milliseconds (default: run until killed).
         #[arg(long, value_name = "MS")]
         duration: Option<u64>,
+        #[command(flatten)]
+        place: Where,
     },
     /// Prints each beacon heard: the sender's address, TAB, the payload in `cat` escapes.
     Listen {
@@ -46,6 +90,8 @@ enum Action {
         /// Exit 3 if no beacon comes within MS.
         #[arg(long, value_name = "MS")]
         timeout: Option<u64>,
+        #[command(flatten)]
+        place: Where,
     },
 }
 
@@ -60,10 +106,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
             port,
             interval,
             duration,
+            place,
         } => {
             let payload = text::unescape(payload.as_bytes()).map_err(|e| usage(e.to_string()))?;
-            let beacon =
-                Beacon::new(port).map_err(|e| (exit::FAILURE, format!("port {port}: {e}")))?;
+            let beacon = place.open(port)?;
             beacon
                 .publish(payload, Duration::from_millis(interval))
                 .map_err(|e| usage(e.to_string()))?;
@@ -80,10 +126,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
             prefix,
             count,
             timeout,
+            place,
         } => {
             let prefix = text::unescape(prefix.as_bytes()).map_err(|e| usage(e.to_string()))?;
-            let beacon =
-                Beacon::new(port).map_err(|e| (exit::FAILURE, format!("port {port}: {e}")))?;
+            let beacon = place.open(port)?;
             beacon.subscribe(prefix);
             let mut out = std::io::stdout().lock();
             let mut seen = 0u64;
