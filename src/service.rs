@@ -3,9 +3,13 @@
 //! An [`Announcer`] broadcasts `NAME ENDPOINT` beacons; a socket that connects to
 //! `beacon://NAME` (or `beacon://NAME:PORT`) connects to every endpoint announced under that name
 //! as it appears, through the transport of that endpoint, and disconnects from it when its
-//! announcer says it leaves or its beacons stop for [`SERVICE_TTL`].
+//! announcer says it leaves or its beacons stop for [`SERVICE_TTL`]. An endpoint announced with
+//! a wildcard host (`tcp://*:5555`, `tcp://0.0.0.0:5555`, `tcp://[::]:5555`) is reached at the
+//! address its beacon came from, as zyre does.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -15,7 +19,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use zvtran_drivers::driver::{Driver, DriverError, EndpointHandle, SocketLink, WeakRegistry};
 use zvtran_drivers::endpoint::EndpointError;
 
-use crate::beacon::{Beacon, BeaconError, ZRE_PORT};
+use crate::beacon::{Beacon, BeaconConfig, BeaconError, ZRE_PORT};
 
 /// How long an endpoint stays connected after its last beacon.
 pub const SERVICE_TTL: Duration = Duration::from_secs(3);
@@ -27,16 +31,59 @@ pub const ANNOUNCE_INTERVAL: Duration = Duration::from_millis(500);
 const MAGIC: &[u8] = b"ZVS\x01";
 
 /// One service beacon: `ZVS\x01`, the name's length, the name, here (1) or leaving (0), the
-/// endpoint.
-fn encode(name: &str, endpoint: &str, here: bool) -> Result<Bytes, BeaconError> {
+/// announcer's 8-octet instance id, the endpoint.
+fn encode(name: &str, endpoint: &str, here: bool, instance: u64) -> Result<Bytes, BeaconError> {
     let len = u8::try_from(name.len()).map_err(|_| BeaconError::TooLong(name.len()))?;
     let mut b = BytesMut::new();
     b.put_slice(MAGIC);
     b.put_u8(len);
     b.put_slice(name.as_bytes());
     b.put_u8(u8::from(here));
+    b.put_u64(instance);
     b.put_slice(endpoint.as_bytes());
     Ok(b.freeze())
+}
+
+/// What a service beacon says after its name: (here, instance, endpoint).
+fn decode(rest: &[u8]) -> Option<(bool, u64, String)> {
+    let (&here, rest) = rest.split_first()?;
+    let (instance, endpoint) = rest.split_first_chunk::<8>()?;
+    let endpoint = std::str::from_utf8(endpoint).ok()?;
+    Some((
+        here != 0,
+        u64::from_be_bytes(*instance),
+        endpoint.to_string(),
+    ))
+}
+
+/// `endpoint` with a wildcard host (`*`, `0.0.0.0`, `::`) replaced by `from`.
+fn fill_host(endpoint: &str, from: IpAddr) -> String {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return endpoint.to_string();
+    };
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return endpoint.to_string();
+    };
+    if !matches!(host, "*" | "0.0.0.0" | "[::]" | "[*]") {
+        return endpoint.to_string();
+    }
+    match from {
+        IpAddr::V4(ip) => format!("{scheme}://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{port}"),
+    }
+}
+
+/// A random id for one announcer, so a follower that hears it on several paths connects once.
+fn instance_id() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 fn prefix(name: &str) -> Bytes {
@@ -52,6 +99,7 @@ pub struct Announcer {
     beacon: Beacon,
     name: String,
     endpoint: String,
+    instance: u64,
 }
 
 impl std::fmt::Debug for Announcer {
@@ -64,12 +112,25 @@ impl std::fmt::Debug for Announcer {
 }
 
 impl Announcer {
-    /// Announces `endpoint` (as peers should connect to it, e.g. `tcp://192.0.2.2:5555`)
-    /// under `name` on the UDP beacon `port` (zyre's 5670 by default elsewhere).
+    /// Announces `endpoint` under `name` on the UDP beacon `port` (zyre's 5670 by default
+    /// elsewhere), broadcast on every interface. The endpoint is what peers should connect to
+    /// (`tcp://192.0.2.2:5555`); a wildcard host (`tcp://*:5555`, or a bound
+    /// `tcp://0.0.0.0:5555`) is reached at the address the beacon comes from.
     pub fn new(name: &str, endpoint: &str, port: u16) -> Result<Announcer, crate::Error> {
-        let beacon =
-            Beacon::new(port).map_err(|e| crate::Error::Beacon(format!("udp port {port}: {e}")))?;
-        let payload = encode(name, endpoint, true)
+        Announcer::with_config(name, endpoint, port, &BeaconConfig::default())
+    }
+
+    /// Like [`Announcer::new`], with beacons sent as `config` says (one interface, multicast).
+    pub fn with_config(
+        name: &str,
+        endpoint: &str,
+        port: u16,
+        config: &BeaconConfig,
+    ) -> Result<Announcer, crate::Error> {
+        let beacon = Beacon::with_config(port, config)
+            .map_err(|e| crate::Error::Beacon(format!("udp port {port}: {e}")))?;
+        let instance = instance_id();
+        let payload = encode(name, endpoint, true, instance)
             .map_err(|e| crate::Error::Beacon(format!("service name {name:?}: {e}")))?;
         beacon
             .publish(payload, ANNOUNCE_INTERVAL)
@@ -78,13 +139,14 @@ impl Announcer {
             beacon,
             name: name.to_string(),
             endpoint: endpoint.to_string(),
+            instance,
         })
     }
 }
 
 impl Drop for Announcer {
     fn drop(&mut self) {
-        if let Ok(leaving) = encode(&self.name, &self.endpoint, false) {
+        if let Ok(leaving) = encode(&self.name, &self.endpoint, false, self.instance) {
             // A few times over: a beacon is a datagram.
             let _ = self.beacon.publish(leaving, Duration::from_millis(50));
             std::thread::sleep(Duration::from_millis(160));
@@ -165,38 +227,40 @@ fn follow(
     link: &SocketLink,
     stop: &AtomicBool,
 ) {
-    let mut connected: HashMap<String, (Box<dyn EndpointHandle>, Instant)> = HashMap::new();
+    // By (announcer, endpoint as announced): the connection and when it was last heard.
+    let mut connected: HashMap<(u64, String), (Box<dyn EndpointHandle>, Instant)> = HashMap::new();
     while !stop.load(Ordering::Acquire) {
         if let Some(heard) = beacon.recv_timeout(Duration::from_millis(100)) {
             let rest = heard
                 .payload
                 .get(MAGIC.len() + 1 + name_len..)
                 .unwrap_or_default();
-            if let Some((&here, endpoint)) = rest.split_first() {
-                let endpoint = String::from_utf8_lossy(endpoint).into_owned();
-                if here == 0 {
-                    if let Some((h, _)) = connected.remove(&endpoint) {
+            if let Some((here, instance, endpoint)) = decode(rest) {
+                let key = (instance, endpoint);
+                if !here {
+                    if let Some((h, _)) = connected.remove(&key) {
                         h.close();
                     }
-                } else if let Some((_, seen)) = connected.get_mut(&endpoint) {
+                } else if let Some((_, seen)) = connected.get_mut(&key) {
                     *seen = Instant::now();
                 } else if let Some(registry) = registry.upgrade() {
+                    let target = fill_host(&key.1, heard.from);
                     // A bad announcement is skipped: it cannot harm the socket.
-                    if let Ok((driver, address)) = registry.resolve(&endpoint) {
+                    if let Ok((driver, address)) = registry.resolve(&target) {
                         if let Ok(h) = driver.connect(address, link) {
-                            connected.insert(endpoint, (h, Instant::now()));
+                            connected.insert(key, (h, Instant::now()));
                         }
                     }
                 }
             }
         }
-        let expired: Vec<String> = connected
+        let expired: Vec<(u64, String)> = connected
             .iter()
             .filter(|(_, (_, seen))| seen.elapsed() > SERVICE_TTL)
-            .map(|(e, _)| e.clone())
+            .map(|(k, _)| k.clone())
             .collect();
-        for e in expired {
-            if let Some((h, _)) = connected.remove(&e) {
+        for k in expired {
+            if let Some((h, _)) = connected.remove(&k) {
                 h.close();
             }
         }
@@ -234,5 +298,32 @@ impl EndpointHandle for ServiceEndpoint {
 impl Drop for ServiceEndpoint {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_hosts_are_filled_from_the_sender() {
+        let v4: IpAddr = "10.77.0.1".parse().unwrap();
+        let v6: IpAddr = "fe80::1".parse().unwrap();
+        assert_eq!(fill_host("tcp://*:5555", v4), "tcp://10.77.0.1:5555");
+        assert_eq!(fill_host("tcp://0.0.0.0:5555", v4), "tcp://10.77.0.1:5555");
+        assert_eq!(fill_host("tcp://[::]:5555", v6), "tcp://[fe80::1]:5555");
+        assert_eq!(fill_host("tcp://10.0.0.9:5555", v4), "tcp://10.0.0.9:5555");
+        assert_eq!(fill_host("ipc:///tmp/x", v4), "ipc:///tmp/x");
+        assert_eq!(fill_host("nonsense", v4), "nonsense");
+    }
+
+    #[test]
+    fn beacons_round_trip_and_garbage_is_refused() {
+        let b = encode("jobs", "tcp://*:1", true, 42).unwrap();
+        let rest = &b[MAGIC.len() + 1 + 4..];
+        assert_eq!(decode(rest), Some((true, 42, "tcp://*:1".to_string())));
+        assert_eq!(decode(&rest[..5]), None);
+        assert_eq!(decode(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff]), None);
+        assert!(encode(&"x".repeat(256), "e", true, 0).is_err());
     }
 }

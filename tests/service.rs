@@ -65,7 +65,8 @@ fn an_endpoint_whose_beacons_stop_is_let_go_after_the_ttl() {
     let endpoint = pull.bind("tcp://127.0.0.1:*").unwrap();
     // A bare beacon in the service format, which vanishes without saying it leaves.
     let raw = zvtran::Beacon::new(port).unwrap();
-    let mut payload = b"ZVS\x01\x04jobs\x01".to_vec();
+    // Magic, name length, name, here, an 8-octet instance id, the endpoint.
+    let mut payload = b"ZVS\x01\x04jobs\x01instance".to_vec();
     payload.extend_from_slice(endpoint.as_bytes());
     raw.publish(payload, Duration::from_millis(200)).unwrap();
     let mut push = ctx.socket(SocketType::Push).unwrap();
@@ -81,4 +82,27 @@ fn an_endpoint_whose_beacons_stop_is_let_go_after_the_ttl() {
         "let go after {:?}, before the 3 s TTL",
         silent_since.elapsed()
     );
+}
+
+#[test]
+fn a_wildcard_endpoint_is_reached_at_the_address_its_beacon_came_from() {
+    let port = support::free_udp_port();
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let endpoint = pull.bind("tcp://*:*").unwrap();
+    assert!(endpoint.starts_with("tcp://0.0.0.0:"), "{endpoint}");
+    let _announcer = Announcer::new("wild", &endpoint, port).unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option(SocketOption::SndTimeo(Some(Duration::from_secs(10))))
+        .unwrap();
+    push.connect(&format!("beacon://wild:{port}")).unwrap();
+    push.send(Message::from("via the sender's address"))
+        .unwrap();
+    assert_eq!(
+        pull.recv_timeout(Duration::from_secs(10)).unwrap(),
+        Message::from("via the sender's address")
+    );
+    // Heard on one path or several, the announcer is connected once.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(push.peer_count(), 1);
 }

@@ -4,7 +4,9 @@ use std::io::{self, BufRead, Write};
 use std::time::Duration;
 
 use zvtran::drivers::driver::DriverError;
-use zvtran::{Context, Error, Message, RecvError, SendError, Socket, SocketType, ZapReply};
+use zvtran::{
+    Announcer, Context, Error, Message, RecvError, SendError, Socket, SocketType, ZapReply,
+};
 
 use crate::exit;
 use crate::text;
@@ -58,6 +60,11 @@ pub struct Args {
     /// Print monitor events on stderr.
     #[arg(short = 'v')]
     verbose: bool,
+    /// Announce every bound endpoint under the service NAME on UDP beacons (port 5670, or
+    /// PORT), so peers can connect to `beacon://NAME[:PORT]`; a wildcard host is reached at
+    /// the beacon's source address.
+    #[arg(long, value_name = "NAME[:PORT]")]
+    announce: Option<String>,
     /// The socket type: PAIR, PUB, SUB, XPUB, XSUB, REQ, REP, DEALER, ROUTER, PUSH, PULL, or a
     /// draft type (CLIENT, SERVER, RADIO, DISH, SCATTER, GATHER, PEER, CHANNEL). RADIO -w takes
     /// the group as the first frame; DISH joins groups with -o JOIN=group and prints the group
@@ -175,9 +182,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
             }
         });
     }
+    let service = args.announce.as_deref().map(service_name).transpose()?;
+    if service.is_some() && binds.is_empty() {
+        return Err(usage("--announce needs an endpoint to bind"));
+    }
+    let mut announcers = Vec::new();
     for ep in &binds {
         let bound = socket.bind(ep).map_err(endpoint_error)?;
         crate::note!("bound {bound}");
+        if let Some((name, port)) = service {
+            announcers
+                .push(Announcer::new(name, &bound, port).map_err(|e| runtime(e.to_string()))?);
+        }
     }
     for ep in &connects {
         socket.connect(ep).map_err(endpoint_error)?;
@@ -189,10 +205,30 @@ pub fn run(args: Args) -> Result<(), Failure> {
         _ if args.write => writer(&mut socket, &args),
         _ => reader(&mut socket, &args),
     };
-    // Dropping the socket and then the context flushes what is queued within LINGER.
+    // Announcers say they leave first; dropping the socket and then the context flushes what
+    // is queued within LINGER.
+    drop(announcers);
     drop(socket);
     drop(ctx);
     result
+}
+
+/// `NAME[:PORT]` of --announce.
+fn service_name(s: &str) -> Result<(&str, u16), Failure> {
+    let (name, port) = match s.rsplit_once(':') {
+        Some((name, port)) => (
+            name,
+            port.parse()
+                .map_err(|_| usage(format!("--announce {s:?}: {port:?} is not a UDP port")))?,
+        ),
+        None => (s, zvtran::beacon::ZRE_PORT),
+    };
+    if name.is_empty() || name.len() > 200 {
+        return Err(usage(format!(
+            "--announce {s:?}: a service name has 1 to 200 octets"
+        )));
+    }
+    Ok((name, port))
 }
 
 /// Refuses a direction the type cannot do.
