@@ -181,3 +181,39 @@ fn readme_udp_example() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+#[test]
+fn a_radio_closed_right_after_sending_delivers_its_tail() {
+    let ctx = Context::new().unwrap();
+    // No queue limit at the DISH (its pipe takes the HWM when it binds): only the sending
+    // side can lose here.
+    let mut dish = ctx.socket(SocketType::Dish).unwrap();
+    dish.set_option(SocketOption::RcvHwm(0)).unwrap();
+    dish.join("tail").unwrap();
+    let endpoint = dish.bind("udp://127.0.0.1:0").unwrap();
+    for round in 0..20 {
+        let mut radio = ctx.socket(SocketType::Radio).unwrap();
+        radio.set_option(SocketOption::SndHwm(0)).unwrap();
+        radio.connect(&endpoint).unwrap();
+        if round == 0 {
+            let _ = first(&mut radio, &mut dish, "tail");
+            while dish.recv_timeout(Duration::from_millis(100)).is_ok() {}
+        }
+        for i in 0..2000u32 {
+            radio
+                .send(Message::from_frames([
+                    Bytes::from_static(b"tail"),
+                    Bytes::copy_from_slice(&i.to_be_bytes()),
+                ]))
+                .unwrap();
+        }
+        // Closed at once: what it queued still goes out.
+        drop(radio);
+        for i in 0..2000u32 {
+            let m = dish
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|e| panic!("round {round}: message {i} of 2000 missing ({e})"));
+            assert_eq!(&m.frames()[1][..], &i.to_be_bytes(), "round {round}");
+        }
+    }
+}

@@ -83,9 +83,10 @@ enum Test {
         message_count: u64,
     },
     /// The raw udp ceilings on loopback, without sockets or pipes: `sendto` (one datagram per
-    /// call each way) or `gso` (GSO sends, GRO receives); prints what arrived and the loss.
+    /// call each way), `sendmmsg` (the fallback without GSO: 64 per send call, one datagram per
+    /// receive) or `gso` (GSO sends, GRO receives); prints what arrived and the loss.
     udp_ceiling {
-        /// sendto or gso.
+        /// sendto, sendmmsg or gso.
         mode: String,
         /// Body size in bytes (each datagram adds the group "perf" and its length).
         message_size: usize,
@@ -340,10 +341,16 @@ fn hwm_from_env(s: &mut Socket) -> Result<(), Failure> {
 fn udp_ceiling(mode: &str, size: usize, count: u64) -> Result<(), Failure> {
     use std::net::UdpSocket;
     use zvtran::drivers::udp::{batch, encode};
-    let gso = match mode {
-        "gso" => true,
-        "sendto" => false,
-        other => return Err((exit::USAGE, format!("mode {other:?}: sendto or gso"))),
+    let (gso, mmsg) = match mode {
+        "gso" => (true, false),
+        "sendmmsg" => (false, true),
+        "sendto" => (false, false),
+        other => {
+            return Err((
+                exit::USAGE,
+                format!("mode {other:?}: sendto, sendmmsg or gso"),
+            ));
+        }
     };
     let rx = UdpSocket::bind("127.0.0.1:0").map_err(fail)?;
     let sock = socket2::SockRef::from(&rx);
@@ -358,8 +365,12 @@ fn udp_ceiling(mode: &str, size: usize, count: u64) -> Result<(), Failure> {
     encode(b"perf", &vec![0u8; size], &mut datagram).map_err(fail)?;
     let sender = std::thread::spawn(move || {
         let body = vec![0u8; size];
-        if gso {
-            let mut out = batch::Sender::new(tx);
+        if gso || mmsg {
+            let mut out = if gso {
+                batch::Sender::new(tx)
+            } else {
+                batch::Sender::without_gso(tx)
+            };
             for i in 0..count {
                 out.push(b"perf", &body);
                 if i % 64 == 63 {
