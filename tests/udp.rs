@@ -217,3 +217,63 @@ fn a_radio_closed_right_after_sending_delivers_its_tail() {
         }
     }
 }
+
+#[test]
+fn ipv6_unicast() {
+    let ctx = Context::new().unwrap();
+    let mut dish = ctx.socket(SocketType::Dish).unwrap();
+    dish.join("v6").unwrap();
+    let endpoint = dish.bind("udp://[::1]:0").unwrap();
+    assert!(endpoint.starts_with("udp://[::1]:"), "{endpoint}");
+    let mut radio = ctx.socket(SocketType::Radio).unwrap();
+    radio.connect(&endpoint).unwrap();
+    let _ = first(&mut radio, &mut dish, "v6");
+    for i in 0..100u32 {
+        radio
+            .send(Message::from_frames([
+                Bytes::from_static(b"v6"),
+                Bytes::copy_from_slice(&i.to_be_bytes()),
+            ]))
+            .unwrap();
+    }
+    for i in 0..100u32 {
+        let m = dish.recv_timeout(WAIT).unwrap();
+        assert_eq!(&m.frames()[1][..], &i.to_be_bytes());
+    }
+}
+
+#[test]
+fn ipv6_link_local_multicast_on_a_named_interface() {
+    let iface = if_addrs::get_if_addrs()
+        .unwrap()
+        .into_iter()
+        .find(|i| !i.is_loopback() && i.ip().is_ipv6())
+        .map(|i| i.name)
+        .expect("this test needs a non-loopback interface with an IPv6 address");
+    let port = support::free_udp_port();
+    let endpoint = format!("udp://{iface};[ff02::7a76]:{port}");
+    let ctx = Context::new().unwrap();
+    // Two DISHes on one group and port: both hear every message (multicast loops back).
+    let mut dishes: Vec<_> = (0..2)
+        .map(|_| {
+            let mut d = ctx.socket(SocketType::Dish).unwrap();
+            d.join("m6").unwrap();
+            d.bind(&endpoint).unwrap();
+            d
+        })
+        .collect();
+    let mut radio = ctx.socket(SocketType::Radio).unwrap();
+    radio.set_option(SocketOption::MulticastHops(1)).unwrap();
+    radio.connect(&endpoint).unwrap();
+    for d in &mut dishes {
+        let m = first(&mut radio, d, "m6");
+        assert_eq!(m.frames()[0], "m6");
+    }
+    for d in &mut dishes {
+        while d.recv_timeout(Duration::from_millis(100)).is_ok() {}
+    }
+    radio.send(Message::from_frames(["m6", "to both"])).unwrap();
+    for d in &mut dishes {
+        assert_eq!(d.recv_timeout(WAIT).unwrap().frames()[1], "to both");
+    }
+}
