@@ -71,7 +71,7 @@ def main():
     size, count = 64, args.count
     rows = [
         ("raw ceiling: one datagram per call (sendto/recv)", lambda: ceiling(args.zvtran, "sendto", size, count)),
-        ("raw ceiling: sendmmsg send (64 per call), one recv per datagram",
+        ("raw ceiling: sendmmsg (64 per call), recvmmsg (32 per call), no GSO/GRO",
          lambda: ceiling(args.zvtran, "sendmmsg", size, count)),
         ("raw ceiling: GSO send, GRO receive", lambda: ceiling(args.zvtran, "gso", size, count)),
         (f"zvtran RADIO -> DISH, sender paced at {args.rate / 1e6:.1f} M msg/s",

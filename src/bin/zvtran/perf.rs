@@ -83,8 +83,8 @@ enum Test {
         message_count: u64,
     },
     /// The raw udp ceilings on loopback, without sockets or pipes: `sendto` (one datagram per
-    /// call each way), `sendmmsg` (the fallback without GSO: 64 per send call, one datagram per
-    /// receive) or `gso` (GSO sends, GRO receives); prints what arrived and the loss.
+    /// call each way), `sendmmsg` (the fallback without GSO or GRO: 64 datagrams per sendmmsg,
+    /// up to 32 per recvmmsg) or `gso` (GSO sends, GRO receives); prints what arrived and the loss.
     udp_ceiling {
         /// sendto, sendmmsg or gso.
         mode: String,
@@ -388,7 +388,20 @@ fn udp_ceiling(mode: &str, size: usize, count: u64) -> Result<(), Failure> {
     let mut got = 0u64;
     let mut start = None;
     let mut last = Instant::now();
+    let mut many = Vec::new();
     while got < count {
+        if mmsg {
+            match batch::recv_many(&rx, &mut buf, true, &mut many) {
+                Ok(n) => {
+                    start.get_or_insert_with(Instant::now);
+                    last = Instant::now();
+                    got += n as u64;
+                    many.clear();
+                    continue;
+                }
+                Err(_) => break,
+            }
+        }
         match batch::recv(&rx, &mut buf, gro, true) {
             Ok((data, segment)) => {
                 start.get_or_insert_with(Instant::now);
