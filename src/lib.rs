@@ -19,6 +19,7 @@
 //! ```
 
 pub mod beacon;
+mod capabilities;
 mod context;
 mod error;
 mod options;

@@ -281,6 +281,7 @@ impl Socket {
     /// `inproc://name`). Returns the endpoint with the address resolved (also LAST_ENDPOINT).
     pub fn bind(&mut self, endpoint: &str) -> Result<String, Error> {
         let (driver, address) = self.ctx.registry.resolve(endpoint)?;
+        self.check_capabilities(driver.as_ref(), endpoint, address, true)?;
         let handle = driver.bind(address, &self.link()?)?;
         Ok(self.add_endpoint(endpoint, handle))
     }
@@ -289,10 +290,39 @@ impl Socket {
     /// (the default) messages queue for the peer before it is there.
     pub fn connect(&mut self, endpoint: &str) -> Result<String, Error> {
         let (driver, address) = self.ctx.registry.resolve(endpoint)?;
+        self.check_capabilities(driver.as_ref(), endpoint, address, false)?;
         let handle = driver.connect(address, &self.link()?)?;
         // CONNECT_ROUTING_ID applies to one connect only, as in libzmq.
         self.options.connect_routing_id = None;
         Ok(self.add_endpoint(endpoint, handle))
+    }
+
+    /// Refuses a transport that cannot carry this socket's pattern (see
+    /// [`zvtran_drivers::driver::Capabilities`]).
+    fn check_capabilities(
+        &self,
+        driver: &dyn zvtran_drivers::driver::Driver,
+        endpoint: &str,
+        address: &str,
+        bind: bool,
+    ) -> Result<(), Error> {
+        let secured = !matches!(self.security.mechanism()?, zmtp::Mechanism::Null);
+        let kind = format!("a {} socket", self.pattern.socket_type());
+        let needs = self.pattern.needs();
+        match crate::capabilities::refusal(
+            &driver.capabilities(address),
+            &needs,
+            bind,
+            secured,
+            &kind,
+        ) {
+            None => Ok(()),
+            Some(reason) => Err(zvtran_drivers::driver::DriverError::NotSupported {
+                endpoint: endpoint.to_string(),
+                reason,
+            }
+            .into()),
+        }
     }
 
     fn add_endpoint(&mut self, given: &str, handle: Box<dyn EndpointHandle>) -> String {

@@ -150,12 +150,41 @@ fn multicast_on_loopback() {
 #[test]
 fn udp_refuses_other_socket_types_and_directions() {
     let ctx = Context::new().unwrap();
+    // The transport's capabilities (lossy, one way, no ZMTP) refuse what cannot work...
     let mut push = ctx.socket(SocketType::Push).unwrap();
     let err = push.connect("udp://127.0.0.1:5999").unwrap_err();
-    assert!(err.to_string().contains("RADIO and DISH"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("may lose and reorder messages, and a PUSH socket promises delivery"),
+        "{err}"
+    );
     let mut radio = ctx.socket(SocketType::Radio).unwrap();
     let err = radio.bind("udp://127.0.0.1:0").unwrap_err();
-    assert!(err.to_string().contains("a DISH binds"), "{err}");
+    assert!(
+        err.to_string().contains("sends: connect it instead"),
+        "{err}"
+    );
+    let mut dish = ctx.socket(SocketType::Dish).unwrap();
+    let err = dish.connect("udp://127.0.0.1:5999").unwrap_err();
+    assert!(
+        err.to_string().contains("receives: bind it instead"),
+        "{err}"
+    );
+    let mut secured = ctx.socket(SocketType::Radio).unwrap();
+    secured
+        .set_option(SocketOption::CurveServerKey(
+            zvtran::KeyPair::generate().public,
+        ))
+        .unwrap();
+    let err = secured.connect("udp://127.0.0.1:5999").unwrap_err();
+    assert!(
+        err.to_string().contains("PLAIN or CURVE cannot secure it"),
+        "{err}"
+    );
+    // ...and the driver its wire format: a PUB passes the capabilities but not the format.
+    let mut publisher = ctx.socket(SocketType::Pub).unwrap();
+    let err = publisher.connect("udp://127.0.0.1:5999").unwrap_err();
+    assert!(err.to_string().contains("RADIO and DISH"), "{err}");
     let mut dish = ctx.socket(SocketType::Dish).unwrap();
     assert!(dish.bind("udp://127.0.0.1").is_err());
     assert!(dish.set_option_by_name("MULTICAST_HOPS", b"0").is_err());

@@ -36,6 +36,92 @@ pub trait Driver: Send + Sync + 'static {
         address: &str,
         link: &SocketLink,
     ) -> Result<Box<dyn EndpointHandle>, DriverError>;
+    /// What the transport can carry at `address` (the part after `scheme://`). The socket
+    /// checks it against its pattern before [`Driver::bind`] or [`Driver::connect`] and refuses
+    /// what cannot work with [`DriverError::NotSupported`]. The default is a ZMTP byte stream's:
+    /// reliable, ordered, both ways, one peer per connection.
+    fn capabilities(&self, address: &str) -> Capabilities {
+        let _ = address;
+        Capabilities::STREAM
+    }
+}
+
+/// What a transport can carry, declared by its driver ([`Driver::capabilities`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Messages between live peers are never lost.
+    pub reliable: bool,
+    /// Messages from one peer arrive in the order sent.
+    pub ordered: bool,
+    /// Messages go both ways. When false, the connecting side only sends and the binding side
+    /// only receives (udp).
+    pub bidirectional: bool,
+    /// One endpoint reaches a group of receivers that look like one peer (a multicast group).
+    pub multicast: bool,
+    /// The largest message (all frames together), if the transport has a limit.
+    pub max_message: Option<usize>,
+    /// The core runs ZMTP over it (greeting, security mechanism, framing): true for stream
+    /// drivers, false for message drivers with their own wire format.
+    pub zmtp: bool,
+    /// The transport authenticates and encrypts by itself (TLS), whatever the ZMTP mechanism.
+    pub own_security: bool,
+}
+
+impl Capabilities {
+    /// A ZMTP byte stream (tcp, ipc, and any [`crate::stream::StreamDriver`]).
+    pub const STREAM: Capabilities = Capabilities {
+        reliable: true,
+        ordered: true,
+        bidirectional: true,
+        multicast: false,
+        max_message: None,
+        zmtp: true,
+        own_security: false,
+    };
+
+    /// A message transport with its own wire format, reliable and ordered, both ways; the
+    /// setters below adjust what differs.
+    pub const MESSAGE: Capabilities = Capabilities {
+        zmtp: false,
+        ..Capabilities::STREAM
+    };
+
+    /// Sets [`Capabilities::reliable`].
+    pub const fn with_reliable(mut self, on: bool) -> Capabilities {
+        self.reliable = on;
+        self
+    }
+
+    /// Sets [`Capabilities::ordered`].
+    pub const fn with_ordered(mut self, on: bool) -> Capabilities {
+        self.ordered = on;
+        self
+    }
+
+    /// Sets [`Capabilities::bidirectional`].
+    pub const fn with_bidirectional(mut self, on: bool) -> Capabilities {
+        self.bidirectional = on;
+        self
+    }
+
+    /// Sets [`Capabilities::multicast`].
+    pub const fn with_multicast(mut self, on: bool) -> Capabilities {
+        self.multicast = on;
+        self
+    }
+
+    /// Sets [`Capabilities::max_message`].
+    pub const fn with_max_message(mut self, max: Option<usize>) -> Capabilities {
+        self.max_message = max;
+        self
+    }
+
+    /// Sets [`Capabilities::own_security`].
+    pub const fn with_own_security(mut self, on: bool) -> Capabilities {
+        self.own_security = on;
+        self
+    }
 }
 
 /// A bound or connected endpoint; closing it (or dropping it) unbinds or disconnects.

@@ -19,7 +19,9 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use zmtp::{Message, Metadata, PeerInfo, SocketType};
 
-use crate::driver::{Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink};
+use crate::driver::{
+    Capabilities, Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink,
+};
 use crate::endpoint::EndpointError;
 use crate::monitor::EventKind;
 use crate::pipe::{PipeEnd, PipeEvent, Wake, pipe};
@@ -196,6 +198,15 @@ pub struct Udp;
 impl Driver for Udp {
     fn scheme(&self) -> &str {
         "udp"
+    }
+
+    fn capabilities(&self, address: &str) -> Capabilities {
+        Capabilities::MESSAGE
+            .with_reliable(false)
+            .with_ordered(false)
+            .with_bidirectional(false)
+            .with_multicast(UdpAddress::parse(address).is_ok_and(|a| a.is_multicast()))
+            .with_max_message(Some(MAX_DATAGRAM - 1))
     }
 
     fn bind(

@@ -48,5 +48,5 @@ mod testing;
 
 pub use builder::{Envelope, Filter, Inbound, OnFull, Outbound, PatternBuilder, PatternError};
 pub use error::{AttachError, RecvError, SendError};
-pub use pattern::{Pattern, subscription_message};
+pub use pattern::{Needs, Pattern, subscription_message};
 pub use peer::{PeerId, PeerMeta, PeerPipes};

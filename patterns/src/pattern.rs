@@ -152,6 +152,21 @@ pub struct Pattern {
     recv_wire_head: bool,
 }
 
+/// What a pattern asks of a transport, from [`Pattern::needs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// The application sends through it.
+    pub sends: bool,
+    /// The application receives through it.
+    pub receives: bool,
+    /// Every message must arrive, in order (everything but publish-subscribe, where a
+    /// subscriber may miss messages by contract).
+    pub delivery: bool,
+    /// Peers are told apart: each message goes to one chosen peer (load-balancing, routing by
+    /// id, replies), which a multicast group, many receivers behind one address, cannot offer.
+    pub per_peer: bool,
+}
+
 impl Pattern {
     /// A composition builder; see [`PatternBuilder`].
     pub fn builder() -> PatternBuilder {
@@ -207,6 +222,33 @@ impl Pattern {
                 ..
             } => Some(*exact),
             _ => None,
+        }
+    }
+
+    /// What this pattern asks of the transport under its peers (a driver's capabilities are
+    /// checked against it at bind and connect).
+    pub fn needs(&self) -> Needs {
+        let publish_subscribe = matches!(
+            self.subscriptions,
+            Subs::Publisher { .. } | Subs::Subscriber { .. }
+        ) && matches!(self.envelope, Env::None);
+        // A SUB or DISH sends only its subscriptions, which a one-way transport does without
+        // (its publisher side sends every topic, and the subscriber filters).
+        let subscriptions_only = matches!(
+            self.subscriptions,
+            Subs::Subscriber {
+                user_messages: false,
+                ..
+            }
+        );
+        Needs {
+            sends: !matches!(self.outbound, Out::None) && !subscriptions_only,
+            // An XPUB receives its peers' subscriptions.
+            receives: !matches!(self.inbound, In::None)
+                || matches!(self.subscriptions, Subs::Publisher { xpub: true, .. }),
+            delivery: !publish_subscribe,
+            per_peer: matches!(self.outbound, Out::ByIdentity | Out::LoadBalance(_))
+                || !matches!(self.envelope, Env::None),
         }
     }
 

@@ -65,3 +65,39 @@ pub fn for_type(socket_type: SocketType) -> Option<crate::Pattern> {
         SocketType::Channel => channel(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(t: SocketType) -> crate::Needs {
+        for_type(t).unwrap().needs()
+    }
+
+    #[test]
+    fn what_the_classic_types_ask_of_a_transport() {
+        use SocketType::*;
+        // Delivery promised: everything but publish-subscribe.
+        for t in [Push, Pull, Req, Rep, Dealer, Router, Pair, Client, Server] {
+            assert!(needs(t).delivery, "{t}");
+        }
+        for t in [Pub, Sub, XPub, XSub, Radio, Dish] {
+            assert!(!needs(t).delivery, "{t}");
+        }
+        // One way: subscribers only receive, publishers (but XPUB) only send.
+        for t in [Sub, Dish, Pull] {
+            assert!(!needs(t).sends && needs(t).receives, "{t}");
+        }
+        for t in [Pub, Radio, Push] {
+            assert!(needs(t).sends && !needs(t).receives, "{t}");
+        }
+        assert!(needs(XPub).receives && needs(XSub).sends);
+        // Chosen peers: load-balancing, routing, replies.
+        for t in [Push, Dealer, Router, Req, Rep, Server] {
+            assert!(needs(t).per_peer, "{t}");
+        }
+        for t in [Pub, Radio, Sub, Dish, Pull] {
+            assert!(!needs(t).per_peer, "{t}");
+        }
+    }
+}
