@@ -297,6 +297,39 @@ impl SocketLink {
         self.sink.next_peer_id()
     }
 
+    /// Attaches a peer that needs no handshake (the usual start of a message driver's bind or
+    /// connect): makes a pipe with the socket's high-water marks, gives the socket its end
+    /// with the peer's socket type and `caps`, and returns the driver's end. The driver then
+    /// sends what arrives from the network into that end, takes what the socket queued out
+    /// of it, and learns through [`crate::pipe::PipeEnd::set_waker`] when there is news or
+    /// the socket let go.
+    pub fn attach_peer(
+        &self,
+        endpoint: &str,
+        peer_type: zmtp::SocketType,
+        caps: PeerCaps,
+    ) -> PipeEnd {
+        let options = &self.options;
+        let (socket_end, driver_end) =
+            crate::pipe::pipe(options.outbound_capacity(), options.inbound_capacity());
+        self.post(SocketCommand::Attach {
+            peer: self.next_peer_id(),
+            pipe: socket_end,
+            endpoint: endpoint.to_string(),
+            info: Some(PeerInfo {
+                socket_type: peer_type,
+                identity: None,
+                metadata: zmtp::Metadata::new(),
+                version: zmtp::Version::V3_1,
+                user_id: None,
+                auth_metadata: zmtp::Metadata::new(),
+            }),
+            assigned_id: None,
+            caps,
+        });
+        driver_end
+    }
+
     /// What a peer that reaches this socket without a handshake (inproc) learns of it.
     pub fn peer_info(&self) -> PeerInfo {
         let o = &self.options;

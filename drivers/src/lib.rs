@@ -14,6 +14,7 @@ pub mod fd;
 pub mod inproc;
 pub mod io_thread;
 pub mod ipc;
+pub mod message;
 pub mod monitor;
 pub mod options;
 pub mod pipe;
@@ -21,3 +22,7 @@ pub mod stream;
 pub mod tcp;
 pub mod udp;
 pub mod zap;
+
+/// The mio version whose `event::Source` a [`stream::StreamTransport`] implements: drivers in
+/// other crates use it from here, so the versions always match.
+pub use mio;

@@ -7,24 +7,20 @@
 //! endpoint runs on a thread of its own, linked to its socket by a pipe like any driver.
 //! Decoding is total (every datagram gives a message or a counted drop, never a panic).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{JoinHandle, Thread};
-use std::time::{Duration, Instant};
-
 use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
-use zmtp::{Message, Metadata, PeerInfo, SocketType};
+use zmtp::{Message, SocketType};
 
-use crate::driver::{
-    Capabilities, Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink,
-};
+use crate::driver::{Capabilities, Driver, DriverError, EndpointHandle, PeerCaps, SocketLink};
 use crate::endpoint::EndpointError;
+use crate::message::{spawn_endpoint, wake_on_news};
 use crate::monitor::EventKind;
-use crate::pipe::{PipeEnd, PipeEvent, Wake, pipe};
+use crate::pipe::PipeEnd;
 
 /// The largest datagram libzmq's UDP transport sends or accepts.
 pub const MAX_DATAGRAM: usize = 8192;
@@ -225,11 +221,11 @@ impl Driver for Udp {
             (Ok(local), false) if addr.port == 0 => format!("udp://{local}"),
             _ => endpoint.clone(),
         };
-        let driver_end = attach(link, &resolved, SocketType::Radio, PeerCaps::default());
+        let driver_end = link.attach_peer(&resolved, SocketType::Radio, PeerCaps::default());
         link.monitor(EventKind::Listening, &resolved);
         let link = link.clone();
         let shown = resolved.clone();
-        spawn(resolved, move |stop| {
+        spawn_endpoint(resolved, "zvtran-udp", move |stop| {
             receive(socket, driver_end, &link, &shown, &stop);
         })
     }
@@ -253,15 +249,12 @@ impl Driver for Udp {
             max_message: Some(MAX_DATAGRAM - 1),
             takes_every_group: true,
         };
-        let driver_end = attach(link, &endpoint, SocketType::Dish, caps);
+        let driver_end = link.attach_peer(&endpoint, SocketType::Dish, caps);
         link.monitor(EventKind::Connected, &endpoint);
-        spawn(endpoint, move |stop| send(socket, driver_end, &stop))
+        spawn_endpoint(endpoint, "zvtran-udp", move |stop| {
+            send(socket, driver_end, &stop)
+        })
     }
-}
-
-/// A flag set when the socket's end of the pipe goes away.
-fn socket_end_gone() -> Arc<AtomicBool> {
-    Arc::new(AtomicBool::new(false))
 }
 
 /// Refuses socket types the udp transport cannot carry, as libzmq does.
@@ -284,95 +277,6 @@ fn need_type(
 }
 
 /// Hands the socket its end of a new pipe to the udp peer; returns the driver's end.
-fn attach(link: &SocketLink, endpoint: &str, peer_type: SocketType, caps: PeerCaps) -> PipeEnd {
-    let options = link.options();
-    let (socket_end, driver_end) = pipe(options.outbound_capacity(), options.inbound_capacity());
-    link.post(SocketCommand::Attach {
-        peer: link.next_peer_id(),
-        pipe: socket_end,
-        endpoint: endpoint.to_string(),
-        info: Some(PeerInfo {
-            socket_type: peer_type,
-            identity: None,
-            metadata: Metadata::new(),
-            version: zmtp::Version::V3_1,
-            user_id: None,
-            auth_metadata: Metadata::new(),
-        }),
-        assigned_id: None,
-        caps,
-    });
-    driver_end
-}
-
-/// Wakes an endpoint thread when its pipe has news; remembers when the socket let go.
-struct ThreadWake {
-    thread: Thread,
-    closed: Arc<AtomicBool>,
-}
-
-impl Wake for ThreadWake {
-    fn wake(&self, _token: u64, event: PipeEvent) {
-        if matches!(event, PipeEvent::Closed) {
-            self.closed.store(true, Ordering::Release);
-        }
-        self.thread.unpark();
-    }
-}
-
-/// A running udp endpoint; closing it stops its thread and frees the port.
-struct UdpEndpoint {
-    endpoint: String,
-    stop: Arc<AtomicBool>,
-    join: Option<JoinHandle<()>>,
-}
-
-fn spawn(
-    endpoint: String,
-    run: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
-) -> Result<Box<dyn EndpointHandle>, DriverError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let join = std::thread::Builder::new()
-        .name("zvtran-udp".into())
-        .spawn(move || run(flag))
-        .map_err(|source| DriverError::Io {
-            endpoint: endpoint.clone(),
-            source,
-        })?;
-    Ok(Box::new(UdpEndpoint {
-        endpoint,
-        stop,
-        join: Some(join),
-    }))
-}
-
-impl UdpEndpoint {
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(join) = self.join.take() {
-            join.thread().unpark();
-            let _ = join.join();
-        }
-    }
-}
-
-impl EndpointHandle for UdpEndpoint {
-    fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    fn close(mut self: Box<Self>) {
-        self.stop();
-    }
-}
-
-impl Drop for UdpEndpoint {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// The address to bind or send to: an IP literal, `*` (any IPv4 address), or a name.
 fn resolve(addr: &UdpAddress) -> std::io::Result<SocketAddr> {
     if addr.host == "*" {
@@ -490,14 +394,7 @@ fn open_sender(addr: &UdpAddress, hops: u32, multicast_loop: bool) -> std::io::R
 /// groups it joined. Malformed datagrams and those that find the socket's queue full are
 /// dropped and counted; the counts go to the monitor at most once a second.
 fn receive(socket: UdpSocket, pipe: PipeEnd, link: &SocketLink, endpoint: &str, stop: &AtomicBool) {
-    let closed = socket_end_gone();
-    pipe.set_waker(
-        Arc::new(ThreadWake {
-            thread: std::thread::current(),
-            closed: closed.clone(),
-        }),
-        0,
-    );
+    let closed = wake_on_news(&pipe);
     // GRO hands over runs of equal-size datagrams in one buffer; without it, recvmmsg takes
     // up to 32 datagrams per call.
     let gro = batch::enable_gro(&socket);
@@ -618,14 +515,7 @@ impl Dropped {
 /// anything too large before it was queued; a message of another shape cannot come from a
 /// RADIO and is skipped.
 fn send(socket: UdpSocket, pipe: PipeEnd, stop: &AtomicBool) {
-    let closed = socket_end_gone();
-    pipe.set_waker(
-        Arc::new(ThreadWake {
-            thread: std::thread::current(),
-            closed: closed.clone(),
-        }),
-        0,
-    );
+    let closed = wake_on_news(&pipe);
     let mut out = batch::Sender::new(socket);
     loop {
         // Read before draining: what the socket queued before it closed goes out too.
