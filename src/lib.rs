@@ -50,6 +50,9 @@ pub use zvtran_patterns::{
 #[doc = include_str!("../docs/patterns.md")]
 pub mod patterns_guide {}
 
+#[doc = include_str!("../docs/drivers.md")]
+pub mod drivers_guide {}
+
 pub use zmtp;
 pub use zvtran_drivers as drivers;
 pub use zvtran_patterns as patterns;
