@@ -44,7 +44,9 @@ fn reconnects_after_its_peer_restarts() {
     // go of it). Messages sent meanwhile wait in the PUSH's queue for the reconnection.
     drop(pull);
     let mut again = ctx.socket(SocketType::Pull).unwrap();
-    eventually("the name to be free again", || again.bind(&endpoint).is_ok());
+    eventually("the name to be free again", || {
+        again.bind(&endpoint).is_ok()
+    });
     for i in 0..100 {
         push.send(Message::from(format!("after restart {i}")))
             .unwrap();
