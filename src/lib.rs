@@ -33,7 +33,7 @@ mod zap;
 pub use beacon::{Beacon, Heard, ZreBeacon};
 pub use context::Context;
 pub use error::{Error, RecvError, SendError};
-pub use options::SocketOption;
+pub use options::{Secret, SocketOption};
 pub use poll::{PollItem, poll};
 pub use proxy::proxy;
 pub use service::Announcer;

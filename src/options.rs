@@ -87,6 +87,25 @@ pub enum SocketOption {
     MulticastHops(u32),
     /// ZMQ_MULTICAST_LOOP: multicast datagrams sent over udp reach this host too (default 1).
     MulticastLoop(bool),
+    /// An option a registered driver declares (`Driver::option_names`), such as
+    /// `TLS_CERT_CHAIN` for `tls+tcp://`; the value is the driver's to read. It never shows in
+    /// `Debug` output (it may be a private key).
+    Transport {
+        /// The option's name, as the driver declares it.
+        name: String,
+        /// Its value.
+        value: Secret,
+    },
+}
+
+/// A transport option's value; it never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Bytes);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({} octets)", self.0.len())
+    }
 }
 
 /// A PLAIN password; it never shows in `Debug` output.
@@ -209,7 +228,7 @@ impl SocketOption {
     }
 
     /// libzmq's name, without `ZMQ_`.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             SocketOption::SndHwm(_) => "SNDHWM",
             SocketOption::RcvHwm(_) => "RCVHWM",
@@ -246,6 +265,7 @@ impl SocketOption {
             SocketOption::ZapEnforceDomain(_) => "ZAP_ENFORCE_DOMAIN",
             SocketOption::MulticastHops(_) => "MULTICAST_HOPS",
             SocketOption::MulticastLoop(_) => "MULTICAST_LOOP",
+            SocketOption::Transport { name, .. } => name,
         }
     }
 

@@ -456,13 +456,32 @@ impl Socket {
             SocketOption::ZapEnforceDomain(on) => o.zap_enforce_domain = on,
             SocketOption::MulticastHops(h) => o.multicast_hops = h,
             SocketOption::MulticastLoop(on) => o.multicast_loop = on,
+            SocketOption::Transport { name, value } => {
+                if !self.ctx.registry.knows_option(&name) {
+                    return Err(Error::UnknownOption(name));
+                }
+                o.transport.set(&name, value.0);
+            }
         }
         Ok(())
     }
 
     /// Sets an option by libzmq name (any case, without `ZMQ_`) from raw value octets.
     pub fn set_option_by_name(&mut self, name: &str, value: &[u8]) -> Result<(), Error> {
-        self.set_option(SocketOption::parse(name, value)?)
+        match SocketOption::parse(name, value) {
+            // Not libzmq's: maybe one that a registered driver declares (TLS_CERT_CHAIN).
+            Err(Error::UnknownOption(_)) => {
+                let upper = name.trim_start_matches("ZMQ_").to_ascii_uppercase();
+                if !self.ctx.registry.knows_option(&upper) {
+                    return Err(Error::UnknownOption(name.to_string()));
+                }
+                self.set_option(SocketOption::Transport {
+                    name: upper,
+                    value: crate::options::Secret(Bytes::copy_from_slice(value)),
+                })
+            }
+            other => self.set_option(other?),
+        }
     }
 
     fn subscription(&mut self, topic: &[u8], on: bool, group: bool) -> Result<(), Error> {

@@ -44,6 +44,13 @@ pub trait Driver: Send + Sync + 'static {
         let _ = address;
         Capabilities::STREAM
     }
+    /// Socket options this driver takes by name, beyond libzmq's (e.g. `TLS_CERT_CHAIN`): a
+    /// socket of a context where the driver is registered accepts them in
+    /// `set_option_by_name`, and the driver reads them with
+    /// [`crate::options::Options::transport_option`].
+    fn option_names(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// What a transport can carry, declared by its driver ([`Driver::capabilities`]).
@@ -169,6 +176,14 @@ pub enum DriverError {
         /// The endpoint.
         endpoint: String,
         /// Why.
+        reason: String,
+    },
+    /// The transport's own options are missing or wrong (e.g. no certificate for TLS).
+    #[error("{endpoint}: {reason}")]
+    Options {
+        /// The endpoint.
+        endpoint: String,
+        /// What is missing or wrong.
         reason: String,
     },
     /// The operating system refused.
@@ -379,6 +394,15 @@ impl Registry {
         WeakRegistry {
             drivers: Arc::downgrade(&self.drivers),
         }
+    }
+
+    /// Whether a registered driver takes the socket option `name` (see
+    /// [`Driver::option_names`]).
+    pub fn knows_option(&self, name: &str) -> bool {
+        self.drivers
+            .read()
+            .values()
+            .any(|d| d.option_names().contains(&name))
     }
 
     /// Registers a driver under its scheme; returns the one it replaced.

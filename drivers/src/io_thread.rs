@@ -614,14 +614,17 @@ impl Reactor {
         };
         r.at = None;
         let options = s.link.options().clone();
-        let attempt = r.driver.connect(&r.address).and_then(|mut stream| {
-            self.poll.registry().register(
-                &mut *stream,
-                Token(i),
-                Interest::READABLE | Interest::WRITABLE,
-            )?;
-            Ok(stream)
-        });
+        let attempt = r
+            .driver
+            .connect(&r.address, &options)
+            .and_then(|mut stream| {
+                self.poll.registry().register(
+                    &mut *stream,
+                    Token(i),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                Ok(stream)
+            });
         match attempt {
             Ok(stream) => match Connection::new(options.zmtp_config(Role::Client), now) {
                 Ok(zmtp) => s.live = Some(Live::new(stream, zmtp, false)),
@@ -718,10 +721,12 @@ impl Reactor {
                     Ok(0) => return Err(Fail::closed(live, "closed after linger")),
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         live.readable = false;
                         return Ok(());
                     }
+                    // Reset, or a transport's own error at the end: gone all the same.
+                    Err(_) => return Err(Fail::closed(live, "closed after linger")),
                 }
             }
         }
@@ -779,6 +784,15 @@ impl Reactor {
                 }
             }
             if live.zmtp.transmit_len() == 0 || !live.can_write {
+                // A transport with output of its own (TLS records) pushes it out now.
+                if live.can_write && live.stream.has_pending_output() {
+                    match live.stream.flush() {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => live.can_write = false,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(Fail::io(live, &e)),
+                    }
+                }
                 return Ok(());
             }
             let mut iov = [IoSlice::new(&[]); IOV];
@@ -824,7 +838,9 @@ impl Reactor {
         }
         let queued = s.pipe.as_ref().is_some_and(|p| p.has_message());
         match &s.live {
-            Some(live) if live.zmtp.is_ready() => !queued && live.zmtp.transmit_len() == 0,
+            Some(live) if live.zmtp.is_ready() => {
+                !queued && live.zmtp.transmit_len() == 0 && !live.stream.has_pending_output()
+            }
             // Mid-handshake: an accepted connection has no pipe and nothing to deliver.
             Some(_) => s.pipe.is_none() || !queued,
             None => !queued,
@@ -913,7 +929,8 @@ impl Reactor {
         let zmtp_at = s.live.as_ref().and_then(|l| l.zmtp.poll_timeout());
         let reconnect_at = s.reconnect.as_ref().and_then(|r| r.at);
         let linger_at = s.closing.flatten();
-        let at = [zmtp_at, reconnect_at, linger_at]
+        // The wait for a half-closed peer to close is capped even when LINGER is forever.
+        let at = [zmtp_at, reconnect_at, linger_at, s.half_closed]
             .into_iter()
             .flatten()
             .min();
@@ -1100,10 +1117,12 @@ impl Fail {
     }
 
     fn io(live: &Live, e: &io::Error) -> Fail {
+        // A transport's own handshake failing for good (a TLS certificate) ends it here.
+        let fatal = crate::stream::is_fatal(e);
         Fail {
             reason: e.to_string(),
-            during_handshake: !live.handshaken(),
-            no_retry: false,
+            during_handshake: fatal || !live.handshaken(),
+            no_retry: fatal,
             auth_status: None,
         }
     }

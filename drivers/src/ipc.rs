@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::driver::DriverError;
 use crate::endpoint::EndpointError;
 use crate::fd::{FdTransport, SocketStream};
+use crate::options::Options;
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
 
 /// `ipc://path`: a Unix domain socket file, removed again when the listener closes.
@@ -24,7 +25,11 @@ impl StreamDriver for Ipc {
         "ipc"
     }
 
-    fn listen(&self, address: &str) -> Result<Box<dyn StreamListener>, DriverError> {
+    fn listen(
+        &self,
+        address: &str,
+        _options: &Options,
+    ) -> Result<Box<dyn StreamListener>, DriverError> {
         let path = check(address)?;
         let endpoint = format!("ipc://{address}");
         let bound = match mio::net::UnixListener::bind(&path) {
@@ -54,11 +59,11 @@ impl StreamDriver for Ipc {
         }))
     }
 
-    fn check_address(&self, address: &str) -> Result<(), DriverError> {
+    fn check_address(&self, address: &str, _options: &Options) -> Result<(), DriverError> {
         check(address).map(drop)
     }
 
-    fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>> {
+    fn connect(&self, address: &str, _options: &Options) -> io::Result<Box<dyn StreamTransport>> {
         Ok(Box::new(FdTransport(mio::net::UnixStream::connect(
             address,
         )?)))

@@ -60,6 +60,31 @@ pub struct Options {
     /// Who answers ZAP requests for this socket's server connections (the context's ZAP
     /// service); `None` applies libzmq's no-handler defaults.
     pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Options of registered drivers, by name (e.g. `TLS_CERT_CHAIN`).
+    pub transport: TransportOptions,
+}
+
+/// Options that drivers declare (`Driver::option_names`), by name. Debug output shows the
+/// names only: values may be secrets such as private keys.
+#[derive(Clone, Default)]
+pub struct TransportOptions(std::collections::BTreeMap<String, Bytes>);
+
+impl TransportOptions {
+    /// Sets `name` to `value`.
+    pub fn set(&mut self, name: &str, value: Bytes) {
+        self.0.insert(name.to_string(), value);
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&Bytes> {
+        self.0.get(name)
+    }
+}
+
+impl std::fmt::Debug for TransportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 impl Options {
@@ -88,7 +113,13 @@ impl Options {
             zap_domain: String::new(),
             zap_enforce_domain: false,
             authenticator: None,
+            transport: TransportOptions::default(),
         }
+    }
+
+    /// A transport option a driver declared, if the socket set it.
+    pub fn transport_option(&self, name: &str) -> Option<&Bytes> {
+        self.transport.get(name)
     }
 
     /// Capacity of the queue from the socket to a peer.

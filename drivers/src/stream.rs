@@ -9,8 +9,11 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::driver::{Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink};
+use crate::driver::{
+    Capabilities, Driver, DriverError, EndpointHandle, PeerCaps, SocketCommand, SocketLink,
+};
 use crate::io_thread::{IoCommand, IoHandle};
+use crate::options::Options;
 use crate::pipe::pipe;
 
 /// A connected, non-blocking byte stream the I/O thread polls.
@@ -23,6 +26,13 @@ pub trait StreamTransport: Read + Write + mio::event::Source + Send {
     /// Ends our direction (a half-close): the peer reads everything we wrote, then end of
     /// stream. Used at the end of a linger so the peer closes first.
     fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// Whether bytes the transport accepted in `write` still wait inside it (a TLS layer's
+    /// records that the socket did not take). While true, the I/O thread calls `flush` when the
+    /// stream is writable, and does not close the connection before it is false.
+    fn has_pending_output(&self) -> bool {
+        false
+    }
 
     /// Reads into the spare capacity of `buf` (at most `max` octets) and extends it by what was
     /// read; the read buffer of the ZMTP connection, so frames are later sliced out of it with
@@ -47,16 +57,57 @@ pub trait StreamListener: mio::event::Source + Send {
     fn cleanup(&mut self) {}
 }
 
-/// A transport that yields byte streams.
+/// A transport that yields byte streams. `options` are the socket's when it bound or
+/// connected, with any transport options of this driver (see [`StreamDriver::option_names`]).
 pub trait StreamDriver: Send + Sync + 'static {
     /// The URI scheme.
     fn scheme(&self) -> &'static str;
     /// Binds `address` now (so the caller gets errors such as "address in use" at once).
-    fn listen(&self, address: &str) -> Result<Box<dyn StreamListener>, DriverError>;
-    /// Checks `address` before any attempt, so a malformed endpoint fails `connect` at once.
-    fn check_address(&self, address: &str) -> Result<(), DriverError>;
+    fn listen(
+        &self,
+        address: &str,
+        options: &Options,
+    ) -> Result<Box<dyn StreamListener>, DriverError>;
+    /// Checks `address` (and the options the driver needs) before any attempt, so a malformed
+    /// endpoint fails `connect` at once.
+    fn check_address(&self, address: &str, options: &Options) -> Result<(), DriverError>;
     /// Starts a non-blocking connection; called on the I/O thread at each (re)connection.
-    fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>>;
+    fn connect(&self, address: &str, options: &Options) -> io::Result<Box<dyn StreamTransport>>;
+    /// Socket options this driver takes by name (e.g. `TLS_CERT_CHAIN`); see
+    /// [`crate::driver::Driver::option_names`].
+    fn option_names(&self) -> &[&'static str] {
+        &[]
+    }
+    /// What the transport can carry; see [`crate::driver::Driver::capabilities`].
+    fn capabilities(&self, address: &str) -> Capabilities {
+        let _ = address;
+        Capabilities::STREAM
+    }
+}
+
+/// An error that ends a connection for good: the I/O thread reports it as a failed handshake
+/// and does not reconnect (a certificate that fails its check will fail again). Make one with
+/// [`fatal`].
+#[derive(Debug)]
+pub struct FatalError(pub String);
+
+impl std::fmt::Display for FatalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FatalError {}
+
+/// An `io::Error` a transport returns from `read`, `write` or `finish_connect` to end the
+/// connection without reconnecting; `reason` reaches the monitor event.
+pub fn fatal(reason: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, FatalError(reason.into()))
+}
+
+/// Whether `e` came from [`fatal`].
+pub fn is_fatal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<FatalError>())
 }
 
 /// Makes a [`Driver`] of a [`StreamDriver`].
@@ -69,12 +120,20 @@ impl<D: StreamDriver> Driver for Stream<D> {
         self.0.scheme()
     }
 
+    fn option_names(&self) -> &[&'static str] {
+        self.0.option_names()
+    }
+
+    fn capabilities(&self, address: &str) -> Capabilities {
+        self.0.capabilities(address)
+    }
+
     fn bind(
         &self,
         address: &str,
         link: &SocketLink,
     ) -> Result<Box<dyn EndpointHandle>, DriverError> {
-        let listener = self.0.listen(address)?;
+        let listener = self.0.listen(address, link.options())?;
         let endpoint = listener.endpoint();
         let key = NEXT_ENDPOINT.fetch_add(1, Ordering::Relaxed);
         link.io().send(IoCommand::Listen {
@@ -96,7 +155,7 @@ impl<D: StreamDriver> Driver for Stream<D> {
         address: &str,
         link: &SocketLink,
     ) -> Result<Box<dyn EndpointHandle>, DriverError> {
-        self.0.check_address(address)?;
+        self.0.check_address(address, link.options())?;
         let key = NEXT_ENDPOINT.fetch_add(1, Ordering::Relaxed);
         let endpoint = format!("{}://{address}", self.0.scheme());
         let driver: Arc<dyn StreamDriver> = self.0.clone();

@@ -8,6 +8,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::driver::DriverError;
 use crate::endpoint::{Endpoint, EndpointError};
 use crate::fd::{FdTransport, SocketStream};
+use crate::options::Options;
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
 
 /// `tcp://host:port`. Binding to `*` means every interface, port `*` (or 0) an ephemeral port.
@@ -41,7 +42,11 @@ impl StreamDriver for Tcp {
         "tcp"
     }
 
-    fn listen(&self, address: &str) -> Result<Box<dyn StreamListener>, DriverError> {
+    fn listen(
+        &self,
+        address: &str,
+        _options: &Options,
+    ) -> Result<Box<dyn StreamListener>, DriverError> {
         let endpoint = format!("tcp://{address}");
         let io_err = |source: io::Error| {
             if source.kind() == io::ErrorKind::AddrInUse {
@@ -72,7 +77,7 @@ impl StreamDriver for Tcp {
         }))
     }
 
-    fn check_address(&self, address: &str) -> Result<(), DriverError> {
+    fn check_address(&self, address: &str, _options: &Options) -> Result<(), DriverError> {
         let (host, port) = parse(address)?;
         if host == "*" || port == 0 {
             return Err(EndpointError::BadPort {
@@ -84,7 +89,7 @@ impl StreamDriver for Tcp {
         Ok(())
     }
 
-    fn connect(&self, address: &str) -> io::Result<Box<dyn StreamTransport>> {
+    fn connect(&self, address: &str, _options: &Options) -> io::Result<Box<dyn StreamTransport>> {
         let (host, port) = parse(address).map_err(|e| io::Error::other(e.to_string()))?;
         let addr = resolve(&host, port)?;
         let stream = mio::net::TcpStream::connect(addr)?;

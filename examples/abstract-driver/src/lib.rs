@@ -36,6 +36,7 @@ use zvtran::drivers::endpoint::EndpointError;
 use zvtran::drivers::mio::event::Source;
 use zvtran::drivers::mio::net::{UnixListener, UnixStream};
 use zvtran::drivers::mio::{Interest, Registry, Token};
+use zvtran::drivers::options::Options;
 use zvtran::drivers::stream::{Stream, StreamDriver, StreamListener, StreamTransport};
 
 /// The URI scheme this driver serves.
@@ -73,7 +74,11 @@ impl StreamDriver for Abstract {
         SCHEME
     }
 
-    fn listen(&self, name: &str) -> Result<Box<dyn StreamListener>, DriverError> {
+    fn listen(
+        &self,
+        name: &str,
+        _options: &Options,
+    ) -> Result<Box<dyn StreamListener>, DriverError> {
         let addr = address(name)?;
         let endpoint = format!("{SCHEME}://{name}");
         let inner = UnixListener::bind_addr(&addr).map_err(|source| {
@@ -91,11 +96,11 @@ impl StreamDriver for Abstract {
         Ok(Box::new(Listener { inner, endpoint }))
     }
 
-    fn check_address(&self, name: &str) -> Result<(), DriverError> {
+    fn check_address(&self, name: &str, _options: &Options) -> Result<(), DriverError> {
         address(name).map(drop)
     }
 
-    fn connect(&self, name: &str) -> io::Result<Box<dyn StreamTransport>> {
+    fn connect(&self, name: &str, _options: &Options) -> io::Result<Box<dyn StreamTransport>> {
         let addr = address(name).map_err(io::Error::other)?;
         Ok(Box::new(Connection {
             inner: UnixStream::connect_addr(&addr)?,

@@ -89,7 +89,12 @@ fn runtime(message: impl Into<String>) -> Failure {
 /// A bind or connect error: a bad endpoint is the user's, anything else the system's.
 fn endpoint_error(e: Error) -> Failure {
     match e {
-        Error::Driver(DriverError::Endpoint(_) | DriverError::UnknownScheme { .. })
+        Error::Driver(
+            DriverError::Endpoint(_)
+            | DriverError::UnknownScheme { .. }
+            | DriverError::Options { .. }
+            | DriverError::NotSupported { .. },
+        )
         | Error::Security(_) => usage(e.to_string()),
         e => runtime(e.to_string()),
     }
