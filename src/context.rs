@@ -77,6 +77,7 @@ impl Context {
         let registry = Registry::default();
         registry.register(Arc::new(Stream(Arc::new(Tcp))));
         registry.register(Arc::new(Stream(Arc::new(Ipc))));
+        registry.register(Arc::new(Stream(Arc::new(zvtran_tls::Tls))));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));
