@@ -58,8 +58,18 @@ const OPTION_NAMES: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct Tls;
 
+/// ring's TLS 1.3 suites, AES-128-GCM first (the cheapest with AES instructions; a client's
+/// order decides).
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    use rustls::crypto::ring::cipher_suite;
+    Arc::new(CryptoProvider {
+        cipher_suites: vec![
+            cipher_suite::TLS13_AES_128_GCM_SHA256,
+            cipher_suite::TLS13_AES_256_GCM_SHA384,
+            cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+        ],
+        ..rustls::crypto::ring::default_provider()
+    })
 }
 
 fn option<'a>(options: &'a Options, name: &str) -> Option<&'a [u8]> {
@@ -283,21 +293,35 @@ impl Source for TlsListener {
     }
 }
 
-/// One TLS connection over a non-blocking stream. Reads pull ciphertext until plaintext is
-/// there or the stream would block; writes encrypt and push out what the stream takes; what it
-/// does not take waits in rustls and goes out at the next write or flush (the core flushes
-/// while [`StreamTransport::has_pending_output`] says so).
+/// One TLS connection over a non-blocking stream. Ciphertext is read in large chunks (rustls by
+/// itself reads 4 KiB per call) and fed to rustls from memory; plaintext goes straight into the
+/// caller's buffer. Writes encrypt and push out what the stream takes; what it does not take
+/// waits in rustls and goes out at the next write or flush (the core flushes while
+/// [`StreamTransport::has_pending_output`] says so).
 struct TlsStream {
     inner: Box<dyn StreamTransport>,
     tls: rustls::Connection,
+    /// Ciphertext read from the stream and not yet given to rustls: `rx[rx_at..rx_end]`.
+    rx: Box<[u8]>,
+    rx_at: usize,
+    rx_end: usize,
 }
+
+/// Ciphertext read from the stream per call.
+const RX: usize = 64 * 1024;
 
 impl TlsStream {
     fn new(inner: Box<dyn StreamTransport>, mut tls: rustls::Connection) -> TlsStream {
         // The core bounds what it queues; rustls need not refuse plaintext before the
         // handshake ends (a refusal would look like a closed stream).
         tls.set_buffer_limit(None);
-        TlsStream { inner, tls }
+        TlsStream {
+            inner,
+            tls,
+            rx: vec![0; RX].into_boxed_slice(),
+            rx_at: 0,
+            rx_end: 0,
+        }
     }
 
     /// Writes pending TLS records until none is left or the stream would block.
@@ -319,49 +343,47 @@ impl TlsStream {
             other => other,
         }
     }
+
+    /// Makes plaintext ready: `Ok(n)` octets of it, `Ok(0)` at the end of the stream (with or
+    /// without the peer's close_notify: ZMTP's framing tells a cut message by itself), or
+    /// `WouldBlock`.
+    fn fill(&mut self) -> io::Result<usize> {
+        loop {
+            let state = match self.tls.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    // The alert telling the peer why, if it can go.
+                    let _ = self.push();
+                    return Err(tls_error(e));
+                }
+            };
+            // Handshake messages to answer, or plaintext written before the handshake ended.
+            self.push_some()?;
+            let ready = state.plaintext_bytes_to_read();
+            if ready > 0 {
+                return Ok(ready);
+            }
+            if state.peer_has_closed() {
+                return Ok(0);
+            }
+            if self.rx_at == self.rx_end {
+                match self.inner.read(&mut self.rx)? {
+                    0 => return Ok(0),
+                    n => (self.rx_at, self.rx_end) = (0, n),
+                }
+            }
+            let mut ciphertext = &self.rx[self.rx_at..self.rx_end];
+            let taken = self.tls.read_tls(&mut ciphertext)?;
+            self.rx_at += taken;
+        }
+    }
 }
 
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.tls.reader().read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            match self.tls.read_tls(&mut self.inner) {
-                // End of stream: what rustls holds decides between a clean close and a cut.
-                // End of stream: plaintext still held goes first, then 0, with or without the
-                // peer's close_notify (ZMTP's framing tells a cut message by itself).
-                Ok(0) => {
-                    self.tls.process_new_packets().map_err(tls_error)?;
-                    return match self.tls.reader().read(buf) {
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                io::ErrorKind::WouldBlock | io::ErrorKind::UnexpectedEof
-                            ) =>
-                        {
-                            Ok(0)
-                        }
-                        other => other,
-                    };
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        self.push_some()?;
-                    }
-                    return Err(e);
-                }
-            }
-            if let Err(e) = self.tls.process_new_packets() {
-                // The alert telling the peer why, if it can go.
-                let _ = self.push();
-                return Err(tls_error(e));
-            }
-            // Handshake messages to answer, or plaintext written before the handshake ended.
-            self.push_some()?;
+        match self.fill()? {
+            0 => Ok(0),
+            _ => self.tls.reader().read(buf),
         }
     }
 }
@@ -411,6 +433,21 @@ impl StreamTransport for TlsStream {
 
     fn has_pending_output(&self) -> bool {
         self.tls.wants_write()
+    }
+
+    /// Plaintext straight into the frame buffer, zero-filling only what is about to be
+    /// overwritten.
+    fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+        let ready = self.fill()?;
+        if ready == 0 {
+            return Ok(0);
+        }
+        let take = ready.min(max.max(1));
+        let len = buf.len();
+        buf.resize(len + take, 0);
+        let got = self.tls.reader().read(&mut buf[len..]);
+        buf.truncate(len + *got.as_ref().unwrap_or(&0));
+        got
     }
 }
 
