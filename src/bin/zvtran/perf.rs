@@ -144,10 +144,41 @@ fn secure(s: &mut Socket, server: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// With ZVTRAN_PERF_TLS=DIR a tls+tcp:// binding side takes DIR/server.pem and DIR/server.key,
+/// and a connecting side trusts DIR/ca.pem (scripts/bench-tls makes them).
+fn tls_from_env(s: &mut Socket, endpoint: &str, server: bool) -> Result<(), Failure> {
+    let Some(dir) = std::env::var_os("ZVTRAN_PERF_TLS") else {
+        return Ok(());
+    };
+    if !endpoint.starts_with("tls+tcp://") {
+        return Ok(());
+    }
+    let dir = std::path::PathBuf::from(dir);
+    let files: &[(&str, &str)] = if server {
+        &[
+            ("TLS_CERT_CHAIN", "server.pem"),
+            ("TLS_PRIVATE_KEY", "server.key"),
+        ]
+    } else {
+        &[("TLS_TRUSTED_ROOTS", "ca.pem")]
+    };
+    for (name, file) in files {
+        let pem = std::fs::read(dir.join(file)).map_err(|e| {
+            fail(format!(
+                "ZVTRAN_PERF_TLS: {}: {e}",
+                dir.join(file).display()
+            ))
+        })?;
+        s.set_option_by_name(name, &pem).map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// A socket of type `t`, bound to or connected to `endpoint`.
 fn open(ctx: &Context, t: SocketType, endpoint: &str, bind: bool) -> Result<Socket, Failure> {
     let mut s = ctx.socket(t).map_err(fail)?;
     secure(&mut s, bind)?;
+    tls_from_env(&mut s, endpoint, bind)?;
     if bind {
         s.bind(endpoint).map_err(fail)?;
     } else {
