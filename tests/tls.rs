@@ -251,3 +251,45 @@ fn a_hostile_peer_is_dropped_while_a_good_one_is_served() {
     let n = std::io::Read::read(&mut garbage, &mut buf).unwrap_or(0);
     assert!(n < 64);
 }
+
+#[test]
+fn the_cli_takes_tls_options_as_in_the_readme() {
+    let pki = Pki::new();
+    let port = support::free_port();
+    let reader = std::process::Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-r", "-n", "1", "--timeout", "10000", "-b", "PULL"])
+        .arg(format!("tls+tcp://127.0.0.1:{port}"))
+        .arg("-o")
+        .arg(format!("TLS_CERT_CHAIN={}", pki.server_cert))
+        .arg("-o")
+        .arg(format!("TLS_PRIVATE_KEY={}", pki.server_key))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut writer = std::process::Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-w", "-c", "PUSH"])
+        .arg(format!("tls+tcp://localhost:{port}"))
+        .arg("-o")
+        .arg(format!("TLS_TRUSTED_ROOTS={}", pki.ca))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writer
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello over tls\n")
+        .unwrap();
+    assert!(writer.wait().unwrap().success());
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello over tls\n");
+    // Without the roots: a usage error naming the option.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-w", "-c", "PUSH", "tls+tcp://localhost:1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TLS_TRUSTED_ROOTS"));
+}
