@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod driver;
 pub mod endpoint;
 pub mod fd;
+pub mod http_proxy;
 pub mod inproc;
 pub mod io_thread;
 pub mod ipc;

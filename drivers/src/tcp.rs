@@ -8,6 +8,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::driver::DriverError;
 use crate::endpoint::{Endpoint, EndpointError};
 use crate::fd::{FdTransport, SocketStream};
+use crate::http_proxy::{HTTP_PROXY, HttpConnect, proxy_address};
 use crate::options::Options;
 use crate::stream::{StreamDriver, StreamListener, StreamTransport};
 
@@ -77,7 +78,13 @@ impl StreamDriver for Tcp {
         }))
     }
 
-    fn check_address(&self, address: &str, _options: &Options) -> Result<(), DriverError> {
+    fn check_address(&self, address: &str, options: &Options) -> Result<(), DriverError> {
+        if let Some(v) = options.transport_option(HTTP_PROXY) {
+            proxy_address(v).map_err(|reason| DriverError::Options {
+                endpoint: format!("tcp://{address}"),
+                reason,
+            })?;
+        }
         let (host, port) = parse(address)?;
         if host == "*" || port == 0 {
             return Err(EndpointError::BadPort {
@@ -89,12 +96,30 @@ impl StreamDriver for Tcp {
         Ok(())
     }
 
-    fn connect(&self, address: &str, _options: &Options) -> io::Result<Box<dyn StreamTransport>> {
+    fn connect(&self, address: &str, options: &Options) -> io::Result<Box<dyn StreamTransport>> {
         let (host, port) = parse(address).map_err(|e| io::Error::other(e.to_string()))?;
-        let addr = resolve(&host, port)?;
+        // Through an HTTP proxy: connect to it, and tunnel to the address with CONNECT.
+        let proxy = options
+            .transport_option(HTTP_PROXY)
+            .map(|v| proxy_address(v).map_err(io::Error::other))
+            .transpose()?;
+        let addr = match &proxy {
+            Some(p) => p.to_socket_addrs()?.next().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("{p} has no address"))
+            })?,
+            None => resolve(&host, port)?,
+        };
         let stream = mio::net::TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
-        Ok(Box::new(FdTransport(stream)))
+        let direct = Box::new(FdTransport(stream));
+        Ok(match proxy {
+            Some(_) => Box::new(HttpConnect::new(direct, address)),
+            None => direct,
+        })
+    }
+
+    fn option_names(&self) -> &[&'static str] {
+        &[HTTP_PROXY]
     }
 }
 
