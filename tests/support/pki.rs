@@ -1,6 +1,8 @@
 //! Test certificates (rcgen): a CA, a server and a client certificate it signs, and a second CA
 //! nobody trusts.
 
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
