@@ -255,6 +255,133 @@ impl mio::event::Source for HttpConnect {
 mod tests {
     use super::*;
 
+    /// An in-memory stream: reads come from `input` (then WouldBlock, or end of stream when
+    /// `eof`), writes go to `output`.
+    struct Mock {
+        input: Vec<u8>,
+        at: usize,
+        eof: bool,
+        output: Vec<u8>,
+    }
+
+    impl Read for Mock {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.input.len() {
+                return if self.eof {
+                    Ok(0)
+                } else {
+                    Err(io::ErrorKind::WouldBlock.into())
+                };
+            }
+            let n = buf.len().min(self.input.len() - self.at).min(7);
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Mock {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl mio::event::Source for Mock {
+        fn register(
+            &mut self,
+            _: &mio::Registry,
+            _: mio::Token,
+            _: mio::Interest,
+        ) -> io::Result<()> {
+            Ok(())
+        }
+        fn reregister(
+            &mut self,
+            _: &mio::Registry,
+            _: mio::Token,
+            _: mio::Interest,
+        ) -> io::Result<()> {
+            Ok(())
+        }
+        fn deregister(&mut self, _: &mio::Registry) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl StreamTransport for Mock {
+        fn finish_connect(&mut self) -> io::Result<bool> {
+            Ok(true)
+        }
+        fn peer_address(&self) -> String {
+            "tcp://127.0.0.1:1".into()
+        }
+        fn shutdown_write(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn through(reply: &[u8], eof: bool) -> (HttpConnect, io::Result<Vec<u8>>) {
+        let mock = Mock {
+            input: reply.to_vec(),
+            at: 0,
+            eof,
+            output: Vec::new(),
+        };
+        let mut t = HttpConnect::new(Box::new(mock), "10.0.0.1:5555");
+        // The core writes its greeting before the proxy answers.
+        assert_eq!(t.write(b"GREETING").unwrap(), 8);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        let result = loop {
+            match t.read(&mut buf) {
+                Ok(0) => break Ok(got),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(got),
+                Err(e) => break Err(e),
+            }
+        };
+        (t, result)
+    }
+
+    #[test]
+    fn the_tunnel_opens_on_2xx_and_passes_the_peers_first_bytes() {
+        let (t, got) = through(
+            b"HTTP/1.1 200 Connection established\r\nX: y\r\n\r\nPEER",
+            false,
+        );
+        assert_eq!(got.unwrap(), b"PEER");
+        assert!(t.open);
+        assert!(!t.has_pending_output(), "the held greeting went out");
+    }
+
+    #[test]
+    fn hostile_or_failing_proxies_end_the_connection() {
+        // 4xx: fatal.
+        let (_, got) = through(b"HTTP/1.1 403 Forbidden\r\n\r\n", false);
+        assert!(crate::stream::is_fatal(&got.unwrap_err()));
+        // 5xx and nonsense: retried like a lost connection.
+        for reply in [
+            &b"HTTP/1.1 502 Bad Gateway\r\n\r\n"[..],
+            b"\xff\xfe garbage\r\n\r\n",
+        ] {
+            let (_, got) = through(reply, false);
+            let e = got.unwrap_err();
+            assert!(!crate::stream::is_fatal(&e), "{e}");
+        }
+        // A reply header that never ends: refused past the limit, without growing further.
+        let endless = vec![b'a'; MAX_REPLY + 2000];
+        let (t, got) = through(&endless, false);
+        assert!(crate::stream::is_fatal(&got.unwrap_err()));
+        assert!(t.reply.len() <= MAX_REPLY + 1024);
+        // The proxy hangs up before answering.
+        let (_, got) = through(b"HTTP/1.1 20", true);
+        assert_eq!(got.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
     #[test]
     fn proxy_addresses() {
         assert_eq!(proxy_address(b"127.0.0.1:8888").unwrap(), "127.0.0.1:8888");
