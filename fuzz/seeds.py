@@ -105,6 +105,15 @@ SEEDS = {
     "plain_client": {**PLAIN_CLIENT, **SECURED},
     "curve_server": {**CURVE_SERVER, **SECURED},
     "curve_client": {**CURVE_CLIENT, **SECURED},
+    "ws_frames": {
+        # byte 0: bit 0 = we are the server (frames come masked), bits 1-7 = chunk size.
+        "hello-masked": b"\x21" + b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
+        "fragments": b"\x20" + b"\x01\x03Hel\x89\x02hi\x80\x02lo\x88\x02\x03\xe8",
+        "huge-length": b"\x10" + b"\x82\x7f\x7f\xff\xff\xff\xff\xff\xff\xff",
+        "request": b"\x00" + b"GET /zmq HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ZWS2.0\r\n\r\n",
+    },
     "udp_datagram": {
         "message": b"\x07weathersunny",
         "empty-body": b"\x03abc",
