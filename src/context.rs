@@ -78,6 +78,7 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(Tcp))));
         registry.register(Arc::new(Stream(Arc::new(Ipc))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_tls::Tls))));
+        registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws))));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));

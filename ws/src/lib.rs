@@ -5,8 +5,10 @@
 //! anything is allocated for it (a frame declaring 2^63 octets is an error at its header), and
 //! no input makes these functions panic.
 
+pub mod driver;
 pub mod frame;
 pub mod handshake;
 
+pub use driver::Ws;
 pub use frame::{Decoder, Event, Opcode, Role, WsError, apply_mask, encode_frame, encode_header};
 pub use handshake::{HandshakeError, Request, accept_key};

@@ -1,0 +1,644 @@
+//! `ws://host:port/path`: ZeroMQ over WebSocket as ZWS 2.0 (RFC 45) with the NULL mechanism, a
+//! stream driver on zvtran's public driver API.
+//!
+//! zvtran's core speaks ZMTP 3.1 on byte streams. This transport translates: towards the core it
+//! looks like a ZMTP stream (a NULL greeting, then ZMTP frames), towards the network it speaks
+//! WebSocket, one binary message per ZMTP frame whose first octet says more (1) or command (2).
+//! The core's greeting is not sent (ZWS has none: the subprotocol names the mechanism). With
+//! `ZWS2.0/NULL` READY, heartbeats, subscriptions and messages pass as frames; with bare
+//! `ZWS2.0` (what a browser can offer) no READY travels: the transport gives the core a READY
+//! from a peer of a compatible type and keeps the core's own READY off the wire.
+
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+
+use bytes::{Buf, BytesMut};
+use zvtran_drivers::driver::DriverError;
+use zvtran_drivers::endpoint::EndpointError;
+use zvtran_drivers::mio::event::Source;
+use zvtran_drivers::mio::{Interest, Registry, Token};
+use zvtran_drivers::options::Options;
+use zvtran_drivers::stream::{StreamDriver, StreamListener, StreamTransport, fatal};
+use zvtran_drivers::tcp::Tcp;
+
+use crate::frame::{Decoder, Event, Opcode, Role, encode_frame, encode_header};
+use crate::handshake::{self, parse_request, parse_response};
+
+/// The URI scheme.
+pub const SCHEME: &str = "ws";
+
+/// ZWS 2.0 with the NULL mechanism: the peers exchange READY (preferred).
+pub const NULL_PROTOCOL: &str = "ZWS2.0/NULL";
+/// ZWS 2.0 with no mechanism: messages at once, no READY. Browsers can only offer this one
+/// (a subprotocol name may not contain `/` in the WebSocket API), and strict HTTP servers
+/// refuse a header that offers `ZWS2.0/NULL`; so zvtran's clients offer this one, and its
+/// servers take either.
+pub const BARE_PROTOCOL: &str = "ZWS2.0";
+
+/// The largest WebSocket message when the socket sets no MAXMSGSIZE.
+const DEFAULT_MAX: u64 = 256 << 20;
+
+/// A ZMTP 3.1 greeting for NULL, as the core expects from its peer.
+fn null_greeting() -> [u8; 64] {
+    let mut g = [0u8; 64];
+    g[0] = 0xff;
+    g[9] = 0x7f;
+    g[10] = 3;
+    g[11] = 1;
+    g[12..16].copy_from_slice(b"NULL");
+    g
+}
+
+/// `host:port` and the path of `host:port/path`.
+fn split(address: &str) -> (&str, &str) {
+    match address.find('/') {
+        Some(i) => (&address[..i], &address[i..]),
+        None => (address, "/"),
+    }
+}
+
+/// The `ws://` stream driver; register it wrapped in `zvtran_drivers::stream::Stream`.
+#[derive(Debug, Default)]
+pub struct Ws;
+
+impl StreamDriver for Ws {
+    fn scheme(&self) -> &'static str {
+        SCHEME
+    }
+
+    fn listen(
+        &self,
+        address: &str,
+        options: &Options,
+    ) -> Result<Box<dyn StreamListener>, DriverError> {
+        let (host_port, path) = split(address);
+        let inner = Tcp
+            .listen(host_port, options)
+            .map_err(|e| rename(e, address))?;
+        let endpoint = format!(
+            "ws://{}{path}",
+            inner.endpoint().trim_start_matches("tcp://")
+        );
+        Ok(Box::new(WsListener {
+            inner,
+            endpoint,
+            path: path.to_string(),
+            options: options.clone(),
+        }))
+    }
+
+    fn check_address(&self, address: &str, options: &Options) -> Result<(), DriverError> {
+        let (host_port, path) = split(address);
+        if path.contains(char::is_whitespace) {
+            return Err(EndpointError::EmptyAddress(format!("ws://{address}")).into());
+        }
+        Tcp.check_address(host_port, options)
+            .map_err(|e| rename(e, address))
+    }
+
+    fn connect(&self, address: &str, options: &Options) -> io::Result<Box<dyn StreamTransport>> {
+        let (host_port, path) = split(address);
+        let inner = Tcp.connect(host_port, options)?;
+        let key = handshake::new_key(random16());
+        let mut t = WsStream::new(inner, Role::Client, options);
+        t.out.extend_from_slice(
+            handshake::client_request(host_port, path, &key, &[BARE_PROTOCOL]).as_bytes(),
+        );
+        t.state = State::AwaitReply { key };
+        Ok(Box::new(t))
+    }
+}
+
+fn max_message(options: &Options) -> u64 {
+    // One octet of flags, then the ZMTP frame.
+    options
+        .max_msg_size
+        .map_or(DEFAULT_MAX, |m| m.saturating_add(1))
+}
+
+fn rename(e: DriverError, address: &str) -> DriverError {
+    let endpoint = format!("ws://{address}");
+    match e {
+        DriverError::AddressInUse { .. } => DriverError::AddressInUse { endpoint },
+        DriverError::Io { source, .. } => DriverError::Io { endpoint, source },
+        other => other,
+    }
+}
+
+/// 16 octets nobody can guess ahead (WebSocket keys and masks need no more).
+fn random16() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for half in out.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+struct WsListener {
+    inner: Box<dyn StreamListener>,
+    endpoint: String,
+    path: String,
+    options: Options,
+}
+
+impl StreamListener for WsListener {
+    fn accept(&mut self) -> io::Result<Box<dyn StreamTransport>> {
+        let inner = self.inner.accept()?;
+        let mut t = WsStream::new(inner, Role::Server, &self.options);
+        t.state = State::AwaitRequest {
+            path: self.path.clone(),
+        };
+        Ok(Box::new(t))
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    fn cleanup(&mut self) {
+        self.inner.cleanup();
+    }
+}
+
+impl Source for WsListener {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        self.inner.register(r, t, i)
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        self.inner.reregister(r, t, i)
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        self.inner.deregister(r)
+    }
+}
+
+enum State {
+    /// Server: waiting for the client's upgrade request for this path.
+    AwaitRequest { path: String },
+    /// Client: waiting for the server's 101 for this key.
+    AwaitReply { key: String },
+    /// Frames flow.
+    Open,
+    /// The peer closed (or we did): end of stream.
+    Closed,
+}
+
+/// Where the core's outgoing ZMTP bytes are in their parse.
+enum Outgoing {
+    /// Skipping the core's 64-octet greeting (ZWS sends none).
+    Greeting(usize),
+    /// Reading a frame header: the octets so far.
+    Header(Vec<u8>),
+    /// Passing `left` body octets of the current frame (masked from `offset` for a client).
+    Body {
+        left: u64,
+        mask: Option<[u8; 4]>,
+        offset: usize,
+    },
+    /// Dropping `left` body octets (the core's READY under bare ZWS2.0).
+    Skip { left: u64 },
+}
+
+struct WsStream {
+    inner: Box<dyn StreamTransport>,
+    role: Role,
+    state: State,
+    decoder: Decoder,
+    /// ZMTP bytes for the core: the synthesized greeting, then translated frames.
+    to_core: BytesMut,
+    /// Bytes for the network, not yet taken by the stream.
+    out: Vec<u8>,
+    /// What the core wrote before the upgrade finished, translated once the subprotocol is known.
+    early: Vec<u8>,
+    outgoing: Outgoing,
+    /// Our socket type (the type a bare ZWS2.0 peer is taken to be compatible with).
+    socket_type: zmtp::SocketType,
+    /// Bare ZWS2.0 and the core's READY not yet skipped.
+    skip_ready: bool,
+}
+
+/// Past this much waiting output, writes take nothing more until the stream has taken some.
+const OUT_LIMIT: usize = 512 * 1024;
+
+impl WsStream {
+    fn new(inner: Box<dyn StreamTransport>, role: Role, options: &Options) -> WsStream {
+        WsStream {
+            inner,
+            role,
+            state: State::Open,
+            decoder: Decoder::new(role, max_message(options)),
+            socket_type: options.socket_type,
+            skip_ready: false,
+            to_core: BytesMut::new(),
+            out: Vec::new(),
+            early: Vec::new(),
+            outgoing: Outgoing::Greeting(0),
+        }
+    }
+
+    /// Writes waiting output until none is left or the stream would block.
+    fn push(&mut self) -> io::Result<()> {
+        while !self.out.is_empty() {
+            match self.inner.write(&self.out)? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => {
+                    self.out.drain(..n);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push_some(&mut self) -> io::Result<()> {
+        match self.push() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            other => other,
+        }
+    }
+
+    fn mask(&self) -> Option<[u8; 4]> {
+        (self.role == Role::Client).then(|| {
+            let r = random16();
+            [r[0], r[1], r[2], r[3]]
+        })
+    }
+
+    /// Reads from the network until there are bytes for the core, the stream would block, or
+    /// it ended.
+    fn fill(&mut self) -> io::Result<()> {
+        loop {
+            if !self.to_core.is_empty() || matches!(self.state, State::Closed) {
+                return Ok(());
+            }
+            // Events already buffered first.
+            if matches!(self.state, State::Open) {
+                match self.decoder.next_event() {
+                    Ok(Some(event)) => {
+                        self.on_event(event)?;
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        // 1002 protocol error, or 1009 too big; then the connection ends.
+                        let code: u16 = if matches!(e, crate::frame::WsError::TooLarge { .. }) {
+                            1009
+                        } else {
+                            1002
+                        };
+                        let mut f = Vec::new();
+                        encode_frame(
+                            Opcode::Close,
+                            true,
+                            &code.to_be_bytes(),
+                            self.mask(),
+                            &mut f,
+                        );
+                        self.out.extend_from_slice(&f);
+                        let _ = self.push();
+                        return Err(fatal(format!("WebSocket: {e}")));
+                    }
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                self.state = State::Closed;
+                return Ok(());
+            }
+            match std::mem::replace(&mut self.state, State::Open) {
+                State::Open | State::Closed => self.decoder.feed(&chunk[..n]),
+                State::AwaitRequest { path } => {
+                    self.decoder.feed(&chunk[..n]);
+                    self.on_request(path)?;
+                }
+                State::AwaitReply { key } => {
+                    self.decoder.feed(&chunk[..n]);
+                    self.on_reply(key)?;
+                }
+            }
+        }
+    }
+
+    /// The handshake's head arrives in the decoder's buffer; what follows it stays there.
+    fn on_request(&mut self, path: String) -> io::Result<()> {
+        let buf = self.decoder.buffer_mut();
+        match parse_request(buf) {
+            Ok(None) => {
+                self.state = State::AwaitRequest { path };
+                Ok(())
+            }
+            Ok(Some((request, used))) => {
+                buf.advance(used);
+                let refuse = |this: &mut WsStream, status: u16, why: String| {
+                    this.out
+                        .extend_from_slice(handshake::refusal(status, "Bad Request").as_bytes());
+                    let _ = this.push();
+                    Err(fatal(format!("WebSocket: {why}")))
+                };
+                let asked = request.path.split('?').next().unwrap_or_default();
+                if asked != path {
+                    return refuse(self, 404, format!("no ZeroMQ socket at {asked}"));
+                }
+                let offered = |p: &str| request.protocols.iter().any(|o| o == p);
+                let chosen = if offered(NULL_PROTOCOL) {
+                    NULL_PROTOCOL
+                } else if offered(BARE_PROTOCOL) {
+                    BARE_PROTOCOL
+                } else {
+                    return refuse(
+                        self,
+                        400,
+                        format!(
+                            "the client offers {:?}, not {NULL_PROTOCOL} or {BARE_PROTOCOL}",
+                            request.protocols
+                        ),
+                    );
+                };
+                self.out.extend_from_slice(
+                    handshake::server_response(&request.key, Some(chosen)).as_bytes(),
+                );
+                self.push_some()?;
+                self.open(chosen == BARE_PROTOCOL);
+                Ok(())
+            }
+            Err(e) => {
+                self.out
+                    .extend_from_slice(handshake::refusal(400, "Bad Request").as_bytes());
+                let _ = self.push();
+                Err(fatal(format!("WebSocket: {e}")))
+            }
+        }
+    }
+
+    fn on_reply(&mut self, key: String) -> io::Result<()> {
+        let buf = self.decoder.buffer_mut();
+        match parse_response(buf, &key) {
+            Ok(None) => {
+                self.state = State::AwaitReply { key };
+                Ok(())
+            }
+            Ok(Some((protocol, used))) => {
+                buf.advance(used);
+                let bare = match protocol.as_deref() {
+                    Some(NULL_PROTOCOL) => false,
+                    Some(BARE_PROTOCOL) => true,
+                    other => {
+                        return Err(fatal(format!(
+                            "WebSocket: the server chose {other:?}, not {NULL_PROTOCOL} or {BARE_PROTOCOL}"
+                        )));
+                    }
+                };
+                self.open(bare);
+                Ok(())
+            }
+            Err(e) => Err(fatal(format!("WebSocket: {e}"))),
+        }
+    }
+
+    /// The upgrade is done: the core gets its peer's greeting (and under bare ZWS2.0 a READY
+    /// from a compatible peer), and what it wrote meanwhile follows the handshake out.
+    fn open(&mut self, bare: bool) {
+        self.state = State::Open;
+        self.to_core.extend_from_slice(&null_greeting());
+        if bare {
+            let theirs = zmtp::SocketType::ALL
+                .into_iter()
+                .find(|t| self.socket_type.is_compatible(*t))
+                .unwrap_or(self.socket_type);
+            let value = theirs.as_str().as_bytes();
+            let mut body = b"\x05READY\x0bSocket-Type".to_vec();
+            body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            body.extend_from_slice(value);
+            self.to_core.extend_from_slice(&[0x04, body.len() as u8]);
+            self.to_core.extend_from_slice(&body);
+            self.skip_ready = true;
+        }
+        let early = std::mem::take(&mut self.early);
+        self.translate(&early);
+        let _ = self.push_some();
+    }
+
+    fn on_event(&mut self, event: Event) -> io::Result<()> {
+        match event {
+            Event::Message { payload, .. } => {
+                let Some((&flags, body)) = payload.split_first() else {
+                    return Err(fatal("WebSocket: an empty ZWS message (no flags octet)"));
+                };
+                if flags & !0x03 != 0 {
+                    return Err(fatal(format!("WebSocket: unknown ZWS flags {flags:#x}")));
+                }
+                let mut zmtp = u8::from(flags & 1 != 0) | if flags & 2 != 0 { 4 } else { 0 };
+                if body.len() > 255 {
+                    zmtp |= 2;
+                    self.to_core.extend_from_slice(&[zmtp]);
+                    self.to_core
+                        .extend_from_slice(&(body.len() as u64).to_be_bytes());
+                } else {
+                    self.to_core.extend_from_slice(&[zmtp, body.len() as u8]);
+                }
+                self.to_core.extend_from_slice(body);
+            }
+            Event::Ping(data) => {
+                let mut f = Vec::new();
+                encode_frame(Opcode::Pong, true, &data, self.mask(), &mut f);
+                self.out.extend_from_slice(&f);
+                self.push_some()?;
+            }
+            Event::Pong(_) => {}
+            Event::Close { .. } => {
+                let mut f = Vec::new();
+                encode_frame(
+                    Opcode::Close,
+                    true,
+                    &1000u16.to_be_bytes(),
+                    self.mask(),
+                    &mut f,
+                );
+                self.out.extend_from_slice(&f);
+                let _ = self.push();
+                self.state = State::Closed;
+            }
+        }
+        Ok(())
+    }
+
+    /// Translates ZMTP bytes from the core into WebSocket bytes in `out`; all are taken.
+    fn translate(&mut self, data: &[u8]) {
+        let mut out = std::mem::take(&mut self.out);
+        self.translate_into(data, &mut out);
+        self.out = out;
+    }
+
+    fn translate_into(&mut self, mut data: &[u8], out: &mut Vec<u8>) {
+        while !data.is_empty() {
+            match &mut self.outgoing {
+                Outgoing::Greeting(seen) => {
+                    let n = (64 - *seen).min(data.len());
+                    *seen += n;
+                    data = &data[n..];
+                    if *seen == 64 {
+                        self.outgoing = Outgoing::Header(Vec::with_capacity(9));
+                    }
+                }
+                Outgoing::Header(h) => {
+                    h.push(data[0]);
+                    data = &data[1..];
+                    let flags = h[0];
+                    let need = if flags & 2 != 0 { 9 } else { 2 };
+                    if h.len() < need {
+                        continue;
+                    }
+                    let len = if flags & 2 != 0 {
+                        let mut eight = [0u8; 8];
+                        eight.copy_from_slice(&h[1..9]);
+                        u64::from_be_bytes(eight)
+                    } else {
+                        u64::from(h[1])
+                    };
+                    if self.skip_ready && flags & 4 != 0 {
+                        self.skip_ready = false;
+                        self.outgoing = if len == 0 {
+                            Outgoing::Header(Vec::with_capacity(9))
+                        } else {
+                            Outgoing::Skip { left: len }
+                        };
+                        continue;
+                    }
+                    let zws = u8::from(flags & 1 != 0) | if flags & 4 != 0 { 2 } else { 0 };
+                    let mask = self.mask();
+                    encode_header(Opcode::Binary, true, len + 1, mask, out);
+                    let start = out.len();
+                    out.push(zws);
+                    if let Some(m) = mask {
+                        crate::frame::apply_mask(&mut out[start..], m, 0);
+                    }
+                    self.outgoing = if len == 0 {
+                        Outgoing::Header(Vec::with_capacity(9))
+                    } else {
+                        Outgoing::Body {
+                            left: len,
+                            mask,
+                            offset: 1,
+                        }
+                    };
+                }
+                Outgoing::Skip { left } => {
+                    let n = (*left).min(data.len() as u64) as usize;
+                    *left -= n as u64;
+                    data = &data[n..];
+                    if *left == 0 {
+                        self.outgoing = Outgoing::Header(Vec::with_capacity(9));
+                    }
+                }
+                Outgoing::Body { left, mask, offset } => {
+                    let n = (*left).min(data.len() as u64) as usize;
+                    let start = out.len();
+                    out.extend_from_slice(&data[..n]);
+                    if let Some(m) = *mask {
+                        crate::frame::apply_mask(&mut out[start..], m, *offset);
+                    }
+                    *left -= n as u64;
+                    *offset += n;
+                    data = &data[n..];
+                    if *left == 0 {
+                        self.outgoing = Outgoing::Header(Vec::with_capacity(9));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Read for WsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fill()?;
+        if self.to_core.is_empty() {
+            // Closed (fill returns WouldBlock otherwise).
+            return Ok(0);
+        }
+        let n = buf.len().min(self.to_core.len());
+        buf[..n].copy_from_slice(&self.to_core[..n]);
+        self.to_core.advance(n);
+        Ok(n)
+    }
+}
+
+impl Write for WsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !matches!(self.state, State::Open | State::Closed) {
+            // The subprotocol decides the translation: keep it until the upgrade is done.
+            if self.early.len() >= OUT_LIMIT {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.early.extend_from_slice(buf);
+            self.push_some()?;
+            return Ok(buf.len());
+        }
+        if self.out.len() >= OUT_LIMIT {
+            self.push()?;
+        }
+        self.translate(buf);
+        self.push_some()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.push()
+    }
+}
+
+impl StreamTransport for WsStream {
+    fn finish_connect(&mut self) -> io::Result<bool> {
+        let done = self.inner.finish_connect()?;
+        if done {
+            // The upgrade request goes out at once.
+            self.push_some()?;
+        }
+        Ok(done)
+    }
+
+    fn peer_address(&self) -> String {
+        self.inner.peer_address().replacen("tcp://", "ws://", 1)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        let mut f = Vec::new();
+        encode_frame(
+            Opcode::Close,
+            true,
+            &1000u16.to_be_bytes(),
+            self.mask(),
+            &mut f,
+        );
+        self.out.extend_from_slice(&f);
+        self.push()?;
+        self.inner.shutdown_write()
+    }
+
+    fn has_pending_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+}
+
+impl Source for WsStream {
+    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        self.inner.register(r, t, i)
+    }
+
+    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
+        self.inner.reregister(r, t, i)
+    }
+
+    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
+        self.inner.deregister(r)
+    }
+}
