@@ -78,7 +78,8 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(Tcp))));
         registry.register(Arc::new(Stream(Arc::new(Ipc))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_tls::Tls))));
-        registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws))));
+        registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::plain()))));
+        registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::secure()))));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));

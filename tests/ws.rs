@@ -2,6 +2,8 @@
 //! over WebSocket, and hostile peers (not an upgrade, a frame declaring 2^63 octets, an
 //! unmasked client frame) dropped while a good peer is served.
 
+#[path = "support/pki.rs"]
+mod pki;
 mod support;
 
 use std::io::{Read, Write};
@@ -284,4 +286,53 @@ fn a_client_offering_zws_null_exchanges_ready_first() {
         pull.recv_timeout(WAIT).unwrap(),
         Message::from("hello from a raw client")
     );
+}
+
+#[test]
+fn wss_with_the_tls_options_and_a_certificate_that_fails() {
+    let pki = pki::Pki::new();
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_option_by_name("TLS_CERT_CHAIN", pki.server_cert.as_bytes())
+        .unwrap();
+    pull.set_option_by_name("TLS_PRIVATE_KEY", pki.server_key.as_bytes())
+        .unwrap();
+    let endpoint = pull.bind("wss://127.0.0.1:*/secure").unwrap();
+    assert!(
+        endpoint.starts_with("wss://127.0.0.1:") && endpoint.ends_with("/secure"),
+        "{endpoint}"
+    );
+    let port = endpoint
+        .trim_start_matches("wss://127.0.0.1:")
+        .trim_end_matches("/secure");
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option_by_name("TLS_TRUSTED_ROOTS", pki.ca.as_bytes())
+        .unwrap();
+    push.connect(&format!("wss://localhost:{port}/secure"))
+        .unwrap();
+    for i in 0..1000 {
+        push.send(Message::from(format!("secure {i}"))).unwrap();
+    }
+    for i in 0..1000 {
+        assert_eq!(
+            pull.recv_timeout(WAIT).unwrap(),
+            Message::from(format!("secure {i}"))
+        );
+    }
+    // Without the roots: refused at connect; with a CA that did not sign it: a fatal event.
+    let mut bare = ctx.socket(SocketType::Push).unwrap();
+    assert!(bare.connect(&endpoint).is_err());
+    let other = pki::Pki::new();
+    let mut wrong = ctx.socket(SocketType::Push).unwrap();
+    wrong
+        .set_option_by_name("TLS_TRUSTED_ROOTS", other.ca.as_bytes())
+        .unwrap();
+    let events = wrong.monitor();
+    wrong
+        .connect(&format!("wss://localhost:{port}/secure"))
+        .unwrap();
+    wait_event(&events, "HandshakeFailed (certificate)", |k| {
+        matches!(k, EventKind::HandshakeFailed { reason, no_retry: true }
+            if reason.contains("certificate"))
+    });
 }

@@ -57,13 +57,45 @@ fn split(address: &str) -> (&str, &str) {
     }
 }
 
-/// The `ws://` stream driver; register it wrapped in `zvtran_drivers::stream::Stream`.
+/// The `ws://` stream driver (or `wss://`, WebSocket over TLS 1.3 with the `TLS_*` options of
+/// `tls+tcp://`); register it wrapped in `zvtran_drivers::stream::Stream`.
 #[derive(Debug, Default)]
-pub struct Ws;
+pub struct Ws {
+    secure: bool,
+}
+
+impl Ws {
+    /// `ws://`: WebSocket over tcp.
+    pub fn plain() -> Ws {
+        Ws { secure: false }
+    }
+
+    /// `wss://`: WebSocket over TLS over tcp.
+    pub fn secure() -> Ws {
+        Ws { secure: true }
+    }
+
+    /// The byte stream under the WebSocket: tcp, or TLS over it.
+    fn under(&self) -> &dyn StreamDriver {
+        if self.secure { &zvtran_tls::Tls } else { &Tcp }
+    }
+
+    fn under_scheme(&self) -> &'static str {
+        self.under().scheme()
+    }
+}
 
 impl StreamDriver for Ws {
     fn scheme(&self) -> &'static str {
-        SCHEME
+        if self.secure { "wss" } else { SCHEME }
+    }
+
+    fn option_names(&self) -> &[&'static str] {
+        self.under().option_names()
+    }
+
+    fn capabilities(&self, address: &str) -> zvtran_drivers::driver::Capabilities {
+        self.under().capabilities(address)
     }
 
     fn listen(
@@ -72,12 +104,15 @@ impl StreamDriver for Ws {
         options: &Options,
     ) -> Result<Box<dyn StreamListener>, DriverError> {
         let (host_port, path) = split(address);
-        let inner = Tcp
+        let inner = self
+            .under()
             .listen(host_port, options)
-            .map_err(|e| rename(e, address))?;
+            .map_err(|e| self.rename(e, address))?;
+        let under = format!("{}://", self.under_scheme());
         let endpoint = format!(
-            "ws://{}{path}",
-            inner.endpoint().trim_start_matches("tcp://")
+            "{}://{}{path}",
+            self.scheme(),
+            inner.endpoint().trim_start_matches(&under)
         );
         Ok(Box::new(WsListener {
             inner,
@@ -90,15 +125,18 @@ impl StreamDriver for Ws {
     fn check_address(&self, address: &str, options: &Options) -> Result<(), DriverError> {
         let (host_port, path) = split(address);
         if path.contains(char::is_whitespace) {
-            return Err(EndpointError::EmptyAddress(format!("ws://{address}")).into());
+            return Err(
+                EndpointError::EmptyAddress(format!("{}://{address}", self.scheme())).into(),
+            );
         }
-        Tcp.check_address(host_port, options)
-            .map_err(|e| rename(e, address))
+        self.under()
+            .check_address(host_port, options)
+            .map_err(|e| self.rename(e, address))
     }
 
     fn connect(&self, address: &str, options: &Options) -> io::Result<Box<dyn StreamTransport>> {
         let (host_port, path) = split(address);
-        let inner = Tcp.connect(host_port, options)?;
+        let inner = self.under().connect(host_port, options)?;
         let key = handshake::new_key(random16());
         let mut t = WsStream::new(inner, Role::Client, options);
         t.out.extend_from_slice(
@@ -116,12 +154,16 @@ fn max_message(options: &Options) -> u64 {
         .map_or(DEFAULT_MAX, |m| m.saturating_add(1))
 }
 
-fn rename(e: DriverError, address: &str) -> DriverError {
-    let endpoint = format!("ws://{address}");
-    match e {
-        DriverError::AddressInUse { .. } => DriverError::AddressInUse { endpoint },
-        DriverError::Io { source, .. } => DriverError::Io { endpoint, source },
-        other => other,
+impl Ws {
+    /// Errors of the driver underneath, named with this scheme.
+    fn rename(&self, e: DriverError, address: &str) -> DriverError {
+        let endpoint = format!("{}://{address}", self.scheme());
+        match e {
+            DriverError::AddressInUse { .. } => DriverError::AddressInUse { endpoint },
+            DriverError::Io { source, .. } => DriverError::Io { endpoint, source },
+            DriverError::Options { reason, .. } => DriverError::Options { endpoint, reason },
+            other => other,
+        }
     }
 }
 
@@ -607,7 +649,12 @@ impl StreamTransport for WsStream {
     }
 
     fn peer_address(&self) -> String {
-        self.inner.peer_address().replacen("tcp://", "ws://", 1)
+        let under = self.inner.peer_address();
+        match under.split_once("://") {
+            Some(("tls+tcp", rest)) => format!("wss://{rest}"),
+            Some((_, rest)) => format!("ws://{rest}"),
+            None => under,
+        }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
