@@ -435,19 +435,26 @@ impl StreamTransport for TlsStream {
         self.tls.wants_write()
     }
 
-    /// Plaintext straight into the frame buffer, zero-filling only what is about to be
-    /// overwritten.
+    /// Plaintext straight into the frame buffer: copied out of rustls's own buffer chunk by
+    /// chunk, with no zero-filling first.
     fn read_into(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
-        let ready = self.fill()?;
-        if ready == 0 {
+        if self.fill()? == 0 {
             return Ok(0);
         }
-        let take = ready.min(max.max(1));
-        let len = buf.len();
-        buf.resize(len + take, 0);
-        let got = self.tls.reader().read(&mut buf[len..]);
-        buf.truncate(len + *got.as_ref().unwrap_or(&0));
-        got
+        let max = max.max(1);
+        let mut reader = self.tls.reader();
+        let mut got = 0;
+        while got < max {
+            let chunk = match io::BufRead::fill_buf(&mut reader) {
+                Ok(c) if !c.is_empty() => c,
+                _ => break,
+            };
+            let n = chunk.len().min(max - got);
+            buf.extend_from_slice(&chunk[..n]);
+            io::BufRead::consume(&mut reader, n);
+            got += n;
+        }
+        Ok(got)
     }
 }
 
