@@ -168,3 +168,26 @@ fn a_bad_proxy_option_is_a_clear_error() {
     let err = push.connect("tcp://127.0.0.1:5555").unwrap_err();
     assert!(err.to_string().contains("HTTP_PROXY"), "{err}");
 }
+
+#[test]
+fn websocket_through_the_proxy() {
+    let proxy = Proxy::start("ws", &[]);
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let endpoint = pull.bind("ws://127.0.0.1:*/zmq").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option_by_name("HTTP_PROXY", proxy.address().as_bytes())
+        .unwrap();
+    push.connect(&endpoint).unwrap();
+    for i in 0..100 {
+        push.send(Message::from(format!("ws via proxy {i}")))
+            .unwrap();
+    }
+    for i in 0..100 {
+        assert_eq!(
+            pull.recv_timeout(WAIT).unwrap(),
+            Message::from(format!("ws via proxy {i}"))
+        );
+    }
+    assert!(proxy.log().contains("CONNECT 127.0.0.1:"));
+}
