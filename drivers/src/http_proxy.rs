@@ -227,30 +227,6 @@ impl StreamTransport for HttpConnect {
     }
 }
 
-impl mio::event::Source for HttpConnect {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.inner.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.inner.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.inner.deregister(registry)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,3 +367,5 @@ mod tests {
         }
     }
 }
+
+crate::delegate_source!(HttpConnect, inner);

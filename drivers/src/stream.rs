@@ -231,31 +231,35 @@ impl Drop for StreamEndpoint {
     }
 }
 
-/// Implements `mio::event::Source` for a wrapper by forwarding to one of its fields.
+/// Implements `mio::event::Source` for a wrapper by forwarding to one of its fields: the usual
+/// way for a driver's listener or stream type to be polled as what it wraps.
+///
+/// ```ignore
+/// zvtran_drivers::delegate_source!(MyStream, inner);
+/// ```
 #[macro_export]
-#[doc(hidden)]
 macro_rules! delegate_source {
     ($ty:ty, $field:tt) => {
-        impl mio::event::Source for $ty {
+        impl $crate::mio::event::Source for $ty {
             fn register(
                 &mut self,
-                registry: &mio::Registry,
-                token: mio::Token,
-                interests: mio::Interest,
+                registry: &$crate::mio::Registry,
+                token: $crate::mio::Token,
+                interests: $crate::mio::Interest,
             ) -> std::io::Result<()> {
                 self.$field.register(registry, token, interests)
             }
 
             fn reregister(
                 &mut self,
-                registry: &mio::Registry,
-                token: mio::Token,
-                interests: mio::Interest,
+                registry: &$crate::mio::Registry,
+                token: $crate::mio::Token,
+                interests: $crate::mio::Interest,
             ) -> std::io::Result<()> {
                 self.$field.reregister(registry, token, interests)
             }
 
-            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+            fn deregister(&mut self, registry: &$crate::mio::Registry) -> std::io::Result<()> {
                 self.$field.deregister(registry)
             }
         }

@@ -26,8 +26,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 use zvtran_drivers::driver::{Capabilities, DriverError};
-use zvtran_drivers::mio::event::Source;
-use zvtran_drivers::mio::{Interest, Registry, Token};
 use zvtran_drivers::options::Options;
 use zvtran_drivers::stream::{StreamDriver, StreamListener, StreamTransport, fatal};
 use zvtran_drivers::tcp::Tcp;
@@ -279,20 +277,6 @@ impl StreamListener for TlsListener {
     }
 }
 
-impl Source for TlsListener {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
-
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
-    }
-}
-
 /// One TLS connection over a non-blocking stream. Ciphertext is read in large chunks (rustls by
 /// itself reads 4 KiB per call) and fed to rustls from memory; plaintext goes straight into the
 /// caller's buffer. Writes encrypt and push out what the stream takes; what it does not take
@@ -458,16 +442,6 @@ impl StreamTransport for TlsStream {
     }
 }
 
-impl Source for TlsStream {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
+zvtran_drivers::delegate_source!(TlsListener, inner);
 
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
-    }
-}
+zvtran_drivers::delegate_source!(TlsStream, inner);

@@ -15,8 +15,6 @@ use std::io::{self, Read, Write};
 use bytes::{Buf, BytesMut};
 use zvtran_drivers::driver::DriverError;
 use zvtran_drivers::endpoint::EndpointError;
-use zvtran_drivers::mio::event::Source;
-use zvtran_drivers::mio::{Interest, Registry, Token};
 use zvtran_drivers::options::Options;
 use zvtran_drivers::stream::{StreamDriver, StreamListener, StreamTransport, fatal};
 use zvtran_drivers::tcp::Tcp;
@@ -206,20 +204,6 @@ impl StreamListener for WsListener {
 
     fn cleanup(&mut self) {
         self.inner.cleanup();
-    }
-}
-
-impl Source for WsListener {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
-
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
     }
 }
 
@@ -676,16 +660,6 @@ impl StreamTransport for WsStream {
     }
 }
 
-impl Source for WsStream {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
+zvtran_drivers::delegate_source!(WsListener, inner);
 
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
-    }
-}
+zvtran_drivers::delegate_source!(WsStream, inner);

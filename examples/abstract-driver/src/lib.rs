@@ -33,9 +33,7 @@ use std::sync::Arc;
 use zvtran::Context;
 use zvtran::drivers::driver::DriverError;
 use zvtran::drivers::endpoint::EndpointError;
-use zvtran::drivers::mio::event::Source;
 use zvtran::drivers::mio::net::{UnixListener, UnixStream};
-use zvtran::drivers::mio::{Interest, Registry, Token};
 use zvtran::drivers::options::Options;
 use zvtran::drivers::stream::{Stream, StreamDriver, StreamListener, StreamTransport};
 
@@ -129,20 +127,6 @@ impl StreamListener for Listener {
     }
 }
 
-impl Source for Listener {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
-
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
-    }
-}
-
 /// One connection: a non-blocking stream the I/O thread polls, reads and writes.
 struct Connection {
     inner: UnixStream,
@@ -191,16 +175,6 @@ impl Write for Connection {
     }
 }
 
-impl Source for Connection {
-    fn register(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.register(r, t, i)
-    }
+zvtran::drivers::delegate_source!(Listener, inner);
 
-    fn reregister(&mut self, r: &Registry, t: Token, i: Interest) -> io::Result<()> {
-        self.inner.reregister(r, t, i)
-    }
-
-    fn deregister(&mut self, r: &Registry) -> io::Result<()> {
-        self.inner.deregister(r)
-    }
-}
+zvtran::drivers::delegate_source!(Connection, inner);
