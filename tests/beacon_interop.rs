@@ -4,13 +4,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::Receiver;
 use zvtran::beacon::{Beacon, BeaconConfig, IPV6_ALL_NODES};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -27,50 +25,31 @@ fn zbeacon_peer() -> PathBuf {
     path
 }
 
-/// A running czmq peer and its stdout lines.
-struct Peer {
-    child: Child,
-    lines: Receiver<String>,
-}
+/// A running czmq peer.
+struct Peer(support::Lines);
 
 impl Peer {
     fn spawn(args: &[&str], env: &[(&str, &str)]) -> Peer {
-        let mut child = Command::new(zbeacon_peer())
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the czmq peer");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let ready = lines.recv_timeout(WAIT).expect("czmq peer says ready");
+        let peer = support::Lines::spawn(
+            Command::new(zbeacon_peer())
+                .args(args)
+                .envs(env.iter().copied()),
+            "the czmq zbeacon peer",
+        );
+        let ready = peer.line();
         assert!(ready.starts_with("ready "), "czmq peer said {ready:?}");
-        Peer { child, lines }
+        Peer(peer)
     }
 
     /// The next beacon czmq printed: (sender, payload).
     fn heard(&self) -> Option<(String, Vec<u8>)> {
-        let line = self.lines.recv_timeout(WAIT).ok()?;
+        let line = self.0.line_within(WAIT)?;
         let (from, hex) = line.split_once('\t').expect("IP<TAB>HEX");
         let bytes = (0..hex.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
             .collect();
         Some((from.to_string(), bytes))
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

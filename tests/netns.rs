@@ -3,7 +3,9 @@
 //! (`beacon://NAME`) from the other; the name lets go when the announcer leaves or dies.
 //! Needs root and iproute2 (`ip netns`); `scripts/system-deps` installs iproute2.
 
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
+use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -62,8 +64,8 @@ impl Hosts {
             .unwrap();
         Proc {
             stdin: child.stdin.take(),
-            out: lines(child.stdout.take().unwrap()),
-            err: lines(child.stderr.take().unwrap()),
+            out: support::line_channel(child.stdout.take().unwrap()),
+            err: support::line_channel(child.stderr.take().unwrap()),
             child,
         }
     }
@@ -75,18 +77,6 @@ impl Drop for Hosts {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
-}
-
-fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 struct Proc {

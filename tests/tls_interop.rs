@@ -6,12 +6,10 @@
 mod pki;
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
 use pki::Pki;
 use support::wait_event;
 use zvtran::{Context, EventKind, Message, Socket, SocketType};
@@ -50,43 +48,21 @@ impl Drop for Files {
     }
 }
 
-/// The Python peer and its stdout lines.
-struct Peer {
-    child: Child,
-    lines: Receiver<String>,
-}
+/// The Python TLS peer.
+struct Peer(support::Lines);
 
 impl Peer {
     fn spawn(args: &[&str]) -> Peer {
-        let mut child = Command::new(support::python())
-            .arg(support::root().join("tests/peers/zmtp_tls_peer.py"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python TLS peer");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Peer { child, lines }
+        Peer(support::Lines::spawn(
+            Command::new(support::python())
+                .arg(support::root().join("tests/peers/zmtp_tls_peer.py"))
+                .args(args),
+            "the Python TLS peer",
+        ))
     }
 
     fn line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("a line from the Python TLS peer")
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.line()
     }
 }
 

@@ -151,44 +151,21 @@ fn hostile_peers_are_dropped_while_a_good_one_is_served() {
     }
 }
 
-/// The Python WebSocket peer and its stdout lines.
-struct PyWs {
-    child: std::process::Child,
-    lines: crossbeam_channel::Receiver<String>,
-}
+/// The Python WebSocket peer (the `websockets` library: scripts/python-env installs it).
+struct PyWs(support::Lines);
 
 impl PyWs {
     fn spawn(args: &[&str]) -> PyWs {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(support::python())
-            .arg(support::root().join("tests/peers/zws_peer.py"))
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("start the Python WebSocket peer");
-        let out = std::io::BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        PyWs { child, lines }
+        PyWs(support::Lines::spawn(
+            std::process::Command::new(support::python())
+                .arg(support::root().join("tests/peers/zws_peer.py"))
+                .args(args),
+            "the Python WebSocket peer",
+        ))
     }
 
     fn line(&self) -> String {
-        self.lines.recv_timeout(WAIT).expect(
-            "a line from the Python WebSocket peer (pip install websockets: scripts/python-env)",
-        )
-    }
-}
-
-impl Drop for PyWs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.line()
     }
 }
 

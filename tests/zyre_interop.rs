@@ -5,60 +5,35 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use crossbeam_channel::Receiver;
 use zvtran::beacon::{Beacon, ZreBeacon};
 use zvtran::{Context, Message, SocketOption, SocketType};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A running zyre node and its stdout lines.
+/// A running zyre node and the uuid it reports.
 struct Node {
-    child: Child,
-    lines: Receiver<String>,
+    lines: support::Lines,
     uuid: String,
 }
 
 impl Node {
     fn spawn(port: u16, name: &str) -> Node {
-        let script = support::root().join("tests/zyre_peer.py");
-        let mut child = Command::new(support::python())
-            .arg(&script)
-            .args([&port.to_string(), name, "30"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the zyre node");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, lines) = crossbeam_channel::unbounded();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let first = lines.recv_timeout(WAIT).unwrap_or_else(|_| {
-            panic!(
-                "the zyre node did not start: it needs pyre in the test venv \
-                 (`.venv/bin/pip install -r tests/requirements.txt`, which scripts/python-env runs)"
-            )
-        });
+        let lines = support::Lines::spawn(
+            Command::new(support::python())
+                .arg(support::root().join("tests/zyre_peer.py"))
+                .args([&port.to_string(), name, "30"]),
+            "the zyre node (pyre in the test venv: scripts/python-env installs it)",
+        );
+        let first = lines.line();
         let uuid = first
             .strip_prefix("uuid ")
             .unwrap_or_else(|| panic!("zyre node said {first:?}"))
             .to_string();
-        Node { child, lines, uuid }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Node { lines, uuid }
     }
 }
 
@@ -164,10 +139,10 @@ fn zvtran_and_a_zyre_node_see_each_other() {
     let want = format!("ENTER zvtran-node {}", hex(&ours.uuid));
     let mut seen = Vec::new();
     while Instant::now() < deadline {
-        match node.lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) if line == want => return,
-            Ok(line) => seen.push(line),
-            Err(_) => {}
+        match node.lines.line_within(Duration::from_millis(200)) {
+            Some(line) if line == want => return,
+            Some(line) => seen.push(line),
+            None => {}
         }
     }
     panic!("the zyre node never reported {want:?}; it said {seen:?}");

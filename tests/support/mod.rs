@@ -332,3 +332,58 @@ pub fn free_udp_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Lines read from `r` (a child's stdout or stderr), one by one on a channel.
+pub fn line_channel(r: impl Read + Send + 'static) -> crossbeam_channel::Receiver<String> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// A helper process (a test peer) whose stdout lines arrive on a channel; killed on drop.
+pub struct Lines {
+    child: Child,
+    lines: crossbeam_channel::Receiver<String>,
+    what: String,
+}
+
+impl Lines {
+    /// Starts `cmd` with its stdout piped; `what` names it in failures (with how to install it).
+    pub fn spawn(cmd: &mut Command, what: &str) -> Lines {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let lines = line_channel(child.stdout.take().expect("piped stdout"));
+        Lines {
+            child,
+            lines,
+            what: what.to_string(),
+        }
+    }
+
+    /// The next line, waiting up to 10 s; panics naming the helper otherwise.
+    pub fn line(&self) -> String {
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no line from {} within 10 s", self.what))
+    }
+
+    /// The next line within `wait`, if one comes.
+    pub fn line_within(&self, wait: std::time::Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
