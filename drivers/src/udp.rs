@@ -730,32 +730,29 @@ pub mod batch {
     /// Sets the receive buffer past net.core.rmem_max (SO_RCVBUFFORCE); false without the
     /// privilege for it.
     pub fn force_recv_buffer(socket: &impl AsRawFd, bytes: usize) -> bool {
-        let Ok(size) = libc::c_int::try_from(bytes) else {
-            return false;
-        };
-        // SAFETY: a valid fd, and a pointer to an int of the size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUFFORCE,
-                (&size as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        rc == 0
+        libc::c_int::try_from(bytes)
+            .is_ok_and(|size| set_int(socket, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size))
     }
 
     /// Asks the kernel to coalesce received datagrams; false where it cannot.
     pub fn enable_gro(socket: &UdpSocket) -> bool {
-        let on: libc::c_int = 1;
+        set_int(socket, libc::SOL_UDP, libc::UDP_GRO, 1)
+    }
+
+    /// An int socket option; false if the kernel refused it.
+    fn set_int(
+        socket: &impl AsRawFd,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: libc::c_int,
+    ) -> bool {
         // SAFETY: a valid fd, and a pointer to an int of the size given.
         let rc = unsafe {
             libc::setsockopt(
                 socket.as_raw_fd(),
-                libc::SOL_UDP,
-                libc::UDP_GRO,
-                (&on as *const libc::c_int).cast(),
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
                 size_of::<libc::c_int>() as libc::socklen_t,
             )
         };
