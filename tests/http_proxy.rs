@@ -120,18 +120,7 @@ fn tls_through_the_proxy() {
     )
     .unwrap();
     req.connect(&endpoint).unwrap();
-    for i in 0..50 {
-        req.send(Message::from(format!("q{i}"))).unwrap();
-        assert_eq!(
-            rep.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("q{i}"))
-        );
-        rep.send(Message::from(format!("a{i}"))).unwrap();
-        assert_eq!(
-            req.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("a{i}"))
-        );
-    }
+    support::req_rep_rounds(&mut req, &mut rep, 50);
     assert!(proxy.log().contains("CONNECT 127.0.0.1:"));
 }
 

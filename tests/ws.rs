@@ -68,18 +68,7 @@ fn pub_sub_filters_and_req_rep_answers() {
     let endpoint = rep.bind("ws://127.0.0.1:*/rpc").unwrap();
     let mut req = ctx.socket(SocketType::Req).unwrap();
     req.connect(&endpoint).unwrap();
-    for i in 0..20 {
-        req.send(Message::from(format!("q{i}"))).unwrap();
-        assert_eq!(
-            rep.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("q{i}"))
-        );
-        rep.send(Message::from(format!("a{i}"))).unwrap();
-        assert_eq!(
-            req.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("a{i}"))
-        );
-    }
+    support::req_rep_rounds(&mut req, &mut rep, 20);
 }
 
 /// A raw client that completes the upgrade, then sends `after`.

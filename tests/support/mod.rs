@@ -387,3 +387,20 @@ impl Drop for Lines {
         let _ = self.child.wait();
     }
 }
+
+/// `n` request-reply rounds between `req` and `rep` ("q0"/"a0", ...), each checked.
+pub fn req_rep_rounds(req: &mut zvtran::Socket, rep: &mut zvtran::Socket, n: usize) {
+    let wait = std::time::Duration::from_secs(10);
+    for i in 0..n {
+        req.send(zvtran::Message::from(format!("q{i}"))).unwrap();
+        assert_eq!(
+            rep.recv_timeout(wait).unwrap(),
+            zvtran::Message::from(format!("q{i}"))
+        );
+        rep.send(zvtran::Message::from(format!("a{i}"))).unwrap();
+        assert_eq!(
+            req.recv_timeout(wait).unwrap(),
+            zvtran::Message::from(format!("a{i}"))
+        );
+    }
+}

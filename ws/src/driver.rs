@@ -291,6 +291,12 @@ impl WsStream {
         }
     }
 
+    /// Queues a control frame (pong, close) for the network, masked if we are the client.
+    fn queue_control(&mut self, opcode: Opcode, payload: &[u8]) {
+        let mask = self.mask();
+        encode_frame(opcode, true, payload, mask, &mut self.out);
+    }
+
     fn mask(&self) -> Option<[u8; 4]> {
         (self.role == Role::Client).then(|| {
             let r = random16();
@@ -320,15 +326,7 @@ impl WsStream {
                         } else {
                             1002
                         };
-                        let mut f = Vec::new();
-                        encode_frame(
-                            Opcode::Close,
-                            true,
-                            &code.to_be_bytes(),
-                            self.mask(),
-                            &mut f,
-                        );
-                        self.out.extend_from_slice(&f);
+                        self.queue_control(Opcode::Close, &code.to_be_bytes());
                         let _ = self.push();
                         return Err(fatal(format!("WebSocket: {e}")));
                     }
@@ -474,22 +472,12 @@ impl WsStream {
                 self.to_core.extend_from_slice(body);
             }
             Event::Ping(data) => {
-                let mut f = Vec::new();
-                encode_frame(Opcode::Pong, true, &data, self.mask(), &mut f);
-                self.out.extend_from_slice(&f);
+                self.queue_control(Opcode::Pong, &data);
                 self.push_some()?;
             }
             Event::Pong(_) => {}
             Event::Close { .. } => {
-                let mut f = Vec::new();
-                encode_frame(
-                    Opcode::Close,
-                    true,
-                    &1000u16.to_be_bytes(),
-                    self.mask(),
-                    &mut f,
-                );
-                self.out.extend_from_slice(&f);
+                self.queue_control(Opcode::Close, &1000u16.to_be_bytes());
                 let _ = self.push();
                 self.state = State::Closed;
             }
@@ -642,15 +630,7 @@ impl StreamTransport for WsStream {
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        let mut f = Vec::new();
-        encode_frame(
-            Opcode::Close,
-            true,
-            &1000u16.to_be_bytes(),
-            self.mask(),
-            &mut f,
-        );
-        self.out.extend_from_slice(&f);
+        self.queue_control(Opcode::Close, &1000u16.to_be_bytes());
         self.push()?;
         self.inner.shutdown_write()
     }
