@@ -80,6 +80,7 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(zvtran_tls::Tls))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::plain()))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::secure()))));
+        registry.register(Arc::new(zvtran_persist::Sqlite));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));

@@ -1,0 +1,152 @@
+//! `sqlite://` store-and-forward queues: the README's CLI example, messages that wait for a
+//! reader that comes later, multipart messages kept, foreign rows skipped and reported, and
+//! clear errors.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::wait_event;
+use zvtran::{Context, EventKind, Message, SocketType};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn db(test: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("zvtran-{test}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+#[test]
+fn the_cli_example_writes_500_lines_and_reads_them_back_in_order() {
+    let path = db("cli");
+    let endpoint = format!("sqlite://{}?queue=a", path.display());
+    let mut writer = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-w", "-c", "PUSH", &endpoint])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: String = (1..=500).map(|i| format!("{i}\n")).collect();
+    writer
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    assert!(writer.wait().unwrap().success());
+    // Later, another process reads them.
+    let out = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-r", "-c", "PULL", "-n", "500", &endpoint])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), lines);
+    // Taken messages left the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-r", "-c", "PULL", "--timeout", "300", &endpoint])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+#[test]
+fn messages_wait_for_a_reader_and_keep_their_frames() {
+    let path = db("wait");
+    let endpoint = format!("sqlite://{}?queue=jobs", path.display());
+    let other = format!("sqlite://{}?queue=other", path.display());
+    {
+        let ctx = Context::new().unwrap();
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        let mut side = ctx.socket(SocketType::Push).unwrap();
+        side.connect(&other).unwrap();
+        side.send(Message::from("for the other queue")).unwrap();
+        for i in 0..1000u32 {
+            push.send(Message::from_frames([
+                bytes::Bytes::from_static(b"job"),
+                bytes::Bytes::copy_from_slice(&i.to_be_bytes()),
+                bytes::Bytes::new(),
+            ]))
+            .unwrap();
+        }
+        // The writer and its context go away before any reader exists.
+    }
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.connect(&endpoint).unwrap();
+    for i in 0..1000u32 {
+        let m = pull.recv_timeout(WAIT).unwrap();
+        assert_eq!(m.frames().len(), 3);
+        assert_eq!(m.frames()[0], "job");
+        assert_eq!(&m.frames()[1][..], &i.to_be_bytes());
+        assert!(m.frames()[2].is_empty());
+    }
+    assert!(pull.recv_timeout(Duration::from_millis(200)).is_err());
+    let mut other_pull = ctx.socket(SocketType::Pull).unwrap();
+    other_pull.bind(&other).unwrap();
+    assert_eq!(
+        other_pull.recv_timeout(WAIT).unwrap(),
+        Message::from("for the other queue")
+    );
+}
+
+#[test]
+fn a_foreign_row_is_reported_and_skipped() {
+    let path = db("foreign");
+    let endpoint = format!("sqlite://{}?queue=q", path.display());
+    let ctx = Context::new().unwrap();
+    {
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        push.send(Message::from("before")).unwrap();
+    }
+    // Someone else's row in our table: a length past the end.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    support::eventually("the first row to be stored", || {
+        db.query_row("SELECT COUNT(*) FROM zvtran_queue", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap_or(0)
+            == 1
+    });
+    db.execute(
+        "INSERT INTO zvtran_queue (queue, body) VALUES ('q', x'000000ff41')",
+        [],
+    )
+    .unwrap();
+    {
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        push.send(Message::from("after")).unwrap();
+    }
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let events = pull.monitor();
+    pull.connect(&endpoint).unwrap();
+    assert_eq!(pull.recv_timeout(WAIT).unwrap(), Message::from("before"));
+    assert_eq!(pull.recv_timeout(WAIT).unwrap(), Message::from("after"));
+    wait_event(
+        &events,
+        "the skipped row",
+        |k| matches!(k, EventKind::Disconnected { reason } if reason.contains("not a message")),
+    );
+}
+
+#[test]
+fn queues_take_push_and_pull_and_a_named_queue() {
+    let path = db("errors");
+    let ctx = Context::new().unwrap();
+    let mut req = ctx.socket(SocketType::Req).unwrap();
+    let err = req
+        .connect(&format!("sqlite://{}?queue=a", path.display()))
+        .unwrap_err();
+    assert!(err.to_string().contains("PUSH"), "{err}");
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    let err = push
+        .connect(&format!("sqlite://{}", path.display()))
+        .unwrap_err();
+    assert!(err.to_string().contains("queue=NAME"), "{err}");
+}
