@@ -150,3 +150,93 @@ fn queues_take_push_and_pull_and_a_named_queue() {
         .unwrap_err();
     assert!(err.to_string().contains("queue=NAME"), "{err}");
 }
+
+/// Lines a `zvtran cat -r` process printed, read as they come.
+fn spawn_reader(
+    endpoint: &str,
+    extra: &[&str],
+) -> (std::process::Child, crossbeam_channel::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-r", "-c", "PULL"])
+        .args(extra)
+        .arg(endpoint)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = support::line_channel(child.stdout.take().unwrap());
+    (child, lines)
+}
+
+#[test]
+fn kill_9_of_the_sender_and_of_the_receiver_loses_nothing_committed() {
+    let path = db("kill9");
+    let endpoint = format!("sqlite://{}?queue=k", path.display());
+    // The sender is killed while lines still pour in.
+    let mut sender = Command::new(env!("CARGO_BIN_EXE_zvtran"))
+        .args(["cat", "-w", "-c", "PUSH", &endpoint])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = sender.stdin.take().unwrap();
+    for i in 1..=20_000u32 {
+        if stdin.write_all(format!("{i}\n").as_bytes()).is_err() {
+            break;
+        }
+        if i == 12_000 {
+            std::thread::sleep(Duration::from_millis(200));
+            sender.kill().unwrap(); // SIGKILL
+        }
+    }
+    drop(stdin);
+    sender.wait().unwrap();
+
+    // Whatever was committed is 1..=k with no gap; a receiver is killed half way through it.
+    let (mut first, lines) = spawn_reader(&endpoint, &[]);
+    let mut seen_first: Vec<u32> = Vec::new();
+    while seen_first.len() < 3000 {
+        let line = lines.recv_timeout(WAIT).expect("the first receiver prints");
+        seen_first.push(line.parse().unwrap());
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    while let Ok(line) = lines.try_recv() {
+        seen_first.push(line.parse().unwrap());
+    }
+    let (mut second, lines) = spawn_reader(&endpoint, &["--timeout", "1500"]);
+    let mut seen_second: Vec<u32> = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        seen_second.push(line.parse().unwrap());
+    }
+    assert_eq!(second.wait().unwrap().code(), Some(3), "the queue ran dry");
+
+    // Each receiver saw an ordered run; together they cover 1..=k, and the only repeats are
+    // what the first had been handed but not yet taken when it died.
+    let expect_run = |v: &[u32], from: u32| {
+        for (i, n) in v.iter().enumerate() {
+            assert_eq!(
+                *n,
+                from + i as u32,
+                "in order, no gap: {:?}",
+                &v[..(i + 1).min(v.len())]
+            );
+        }
+    };
+    expect_run(&seen_first, 1);
+    let last_first = *seen_first.last().unwrap();
+    let resume = *seen_second
+        .first()
+        .expect("the second receiver got the rest");
+    assert!(
+        resume <= last_first + 1,
+        "nothing lost between {last_first} and {resume}"
+    );
+    expect_run(&seen_second, resume);
+    let k = *seen_second.last().unwrap();
+    assert!(
+        k >= 3000,
+        "at least what was committed before the kill: {k}"
+    );
+    let repeats = last_first + 1 - resume;
+    assert!(repeats <= 2000, "{repeats} delivered twice");
+}
