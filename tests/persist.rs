@@ -240,3 +240,85 @@ fn kill_9_of_the_sender_and_of_the_receiver_loses_nothing_committed() {
     let repeats = last_first + 1 - resume;
     assert!(repeats <= 2000, "{repeats} delivered twice");
 }
+
+#[test]
+fn queue_depth_makes_senders_wait() {
+    let path = db("depth");
+    let endpoint = format!("sqlite://{}?queue=d", path.display());
+    let ctx = Context::new().unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_option_by_name("QUEUE_DEPTH", b"100").unwrap();
+    push.set_option_by_name("SNDHWM", b"10").unwrap();
+    push.set_option_by_name("SNDTIMEO", b"300").unwrap();
+    push.connect(&endpoint).unwrap();
+    let mut sent = 0;
+    while push.send(Message::from(format!("m{sent}"))).is_ok() {
+        sent += 1;
+        assert!(sent < 1000, "the depth limit never held the sender back");
+    }
+    // 100 in the file, at most the socket's own 10 (and one batch) waiting in front of it.
+    assert!((100..=130).contains(&sent), "sent {sent}");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let held: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM zvtran_queue WHERE queue = 'd'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held, 100);
+    // A reader makes room, and the sender goes on.
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.connect(&endpoint).unwrap();
+    for i in 0..50 {
+        assert_eq!(
+            pull.recv_timeout(WAIT).unwrap(),
+            Message::from(format!("m{i}"))
+        );
+    }
+    push.set_option_by_name("SNDTIMEO", b"5000").unwrap();
+    push.send(Message::from("again")).unwrap();
+}
+
+#[test]
+fn a_message_handed_over_too_often_goes_to_the_dead_letters() {
+    let path = db("dead");
+    let endpoint = format!("sqlite://{}?queue=q", path.display());
+    let ctx = Context::new().unwrap();
+    {
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&endpoint).unwrap();
+        push.send(Message::from("poison")).unwrap();
+    }
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let attempts = || -> i64 {
+        db.query_row(
+            "SELECT COALESCE(MAX(attempts), -1) FROM zvtran_queue WHERE queue = 'q'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(-1)
+    };
+    support::eventually("the message stored", || attempts() == 0);
+    // Three readers that are handed it and go away without taking it.
+    for n in 1..=3 {
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_option_by_name("QUEUE_MAX_ATTEMPTS", b"3").unwrap();
+        pull.connect(&endpoint).unwrap();
+        support::eventually("the hand-over counted", || attempts() == n);
+    }
+    // The next reader does not get it; the dead letters have it.
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_option_by_name("QUEUE_MAX_ATTEMPTS", b"3").unwrap();
+    pull.connect(&endpoint).unwrap();
+    assert!(pull.recv_timeout(Duration::from_millis(500)).is_err());
+    let mut dead = ctx.socket(SocketType::Pull).unwrap();
+    dead.connect(&format!("sqlite://{}?queue=q.dead", path.display()))
+        .unwrap();
+    assert_eq!(dead.recv_timeout(WAIT).unwrap(), Message::from("poison"));
+    assert!(pull.set_option_by_name("QUEUE_DEPTH", b"lots").is_ok());
+    assert!(
+        pull.connect(&endpoint).is_err(),
+        "QUEUE_DEPTH must be a number"
+    );
+}

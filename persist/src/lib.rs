@@ -6,6 +6,10 @@
 //! receiving socket has taken it from its queue: a crash of either side loses nothing that was
 //! committed, and may deliver again what was handed over but not yet taken (at least once). The
 //! file is in WAL mode; several processes may share it.
+//!
+//! Socket options the driver adds (by name): `QUEUE_DEPTH=N` makes writers wait while the queue
+//! holds N messages or more (0, the default: no limit); `QUEUE_MAX_ATTEMPTS=N` (default 5) moves
+//! a message that was handed to readers N times without being taken to the queue `NAME.dead`.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,6 +27,11 @@ use zvtran_drivers::pipe::PipeEnd;
 
 /// The URI scheme.
 pub const SCHEME: &str = "sqlite";
+
+/// Writers wait while the queue holds this many messages (0: no limit).
+pub const QUEUE_DEPTH: &str = "QUEUE_DEPTH";
+/// Hand-overs without a take after which a message goes to `NAME.dead`.
+pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 
 /// Messages read from the file per round.
 const BATCH: usize = 256;
@@ -60,7 +69,8 @@ fn open(path: &str) -> rusqlite::Result<Connection> {
         "CREATE TABLE IF NOT EXISTS zvtran_queue (
              id INTEGER PRIMARY KEY AUTOINCREMENT,
              queue TEXT NOT NULL,
-             body BLOB NOT NULL
+             body BLOB NOT NULL,
+             attempts INTEGER NOT NULL DEFAULT 0
          );
          CREATE INDEX IF NOT EXISTS zvtran_queue_by_name ON zvtran_queue (queue, id);",
     )?;
@@ -118,6 +128,22 @@ impl Driver for Sqlite {
             endpoint: endpoint.clone(),
             source: std::io::Error::other(e),
         };
+        let number = |name: &str, default: u64| -> Result<u64, DriverError> {
+            match link.options().transport_option(name) {
+                None => Ok(default),
+                Some(v) => std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .ok_or_else(|| DriverError::Options {
+                        endpoint: endpoint.clone(),
+                        reason: format!("{name} must be a number"),
+                    }),
+            }
+        };
+        let limits = Limits {
+            depth: number(QUEUE_DEPTH, 0)?,
+            max_attempts: number(QUEUE_MAX_ATTEMPTS, 5)?.max(1),
+        };
         let db = open(&path).map_err(io)?;
         let (peer, writer) = match link.options().socket_type {
             SocketType::Push => (SocketType::Pull, true),
@@ -136,9 +162,9 @@ impl Driver for Sqlite {
         let shown = endpoint.clone();
         spawn_endpoint(endpoint, "zvtran-sqlite", move |stop| {
             if writer {
-                write(&db, &queue, &pipe, &stop, &link, &shown);
+                write(&db, &queue, limits, &pipe, &stop, &link, &shown);
             } else {
-                read(&db, &queue, &pipe, &stop, &link, &shown);
+                read(&db, &queue, limits, &pipe, &stop, &link, &shown);
             }
         })
     }
@@ -146,6 +172,17 @@ impl Driver for Sqlite {
     fn capabilities(&self, _address: &str) -> Capabilities {
         Capabilities::MESSAGE
     }
+
+    fn option_names(&self) -> &[&'static str] {
+        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS]
+    }
+}
+
+/// A queue's limits, from the socket's options.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    depth: u64,
+    max_attempts: u64,
 }
 
 fn report(link: &SocketLink, endpoint: &str, what: &str, e: impl std::fmt::Display) {
@@ -161,6 +198,7 @@ fn report(link: &SocketLink, endpoint: &str, what: &str, e: impl std::fmt::Displ
 fn write(
     db: &Connection,
     queue: &str,
+    limits: Limits,
     pipe: &PipeEnd,
     stop: &StopFlag,
     link: &SocketLink,
@@ -170,11 +208,30 @@ fn write(
     let mut batch = Vec::new();
     loop {
         let last = stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire);
-        while let Some(msg) = pipe.try_recv() {
-            batch.push(encode(&msg));
-            if batch.len() == 4096 {
-                break;
+        // At the depth limit, take nothing: the socket's queue fills and its sends block, as
+        // at a high-water mark.
+        let room = match limits.depth {
+            0 => 4096,
+            depth => {
+                let held: i64 = db
+                    .query_row(
+                        "SELECT COUNT(*) FROM zvtran_queue WHERE queue = ?1",
+                        params![queue],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(0);
+                (depth.saturating_sub(held.max(0) as u64)).min(4096) as usize
             }
+        };
+        if room == 0 && !last {
+            std::thread::sleep(POLL);
+            continue;
+        }
+        while batch.len() < room.max(usize::from(last) * 4096) {
+            let Some(msg) = pipe.try_recv() else {
+                break;
+            };
+            batch.push(encode(&msg));
         }
         if !batch.is_empty() {
             let stored = (|| -> rusqlite::Result<()> {
@@ -210,6 +267,7 @@ fn write(
 fn read(
     db: &Connection,
     queue: &str,
+    limits: Limits,
     pipe: &PipeEnd,
     stop: &StopFlag,
     link: &SocketLink,
@@ -242,12 +300,18 @@ fn read(
     };
     while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
         forget_taken(&mut handed);
-        let rows = (|| -> rusqlite::Result<Vec<(i64, Vec<u8>)>> {
+        #[allow(clippy::type_complexity)]
+        let rows = (|| -> rusqlite::Result<Vec<(i64, Vec<u8>, i64)>> {
             let mut select = db.prepare_cached(
-                "SELECT id, body FROM zvtran_queue WHERE queue = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                "SELECT id, body, attempts FROM zvtran_queue WHERE queue = ?1 AND id > ?2 \
+                 ORDER BY id LIMIT ?3",
             )?;
             let rows = select.query_map(params![queue, after, BATCH as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?;
             rows.collect()
         })();
@@ -260,7 +324,22 @@ fn read(
             }
         };
         let mut delivered_any = false;
-        for (id, body) in rows {
+        let mut newly = Vec::new();
+        for (id, body, attempts) in rows {
+            if attempts.max(0) as u64 >= limits.max_attempts {
+                // Handed over that often and never taken: to the dead letters.
+                let dead = format!("{queue}.dead");
+                let moved = db.execute(
+                    "UPDATE zvtran_queue SET queue = ?1, attempts = 0 WHERE id = ?2",
+                    params![dead, id],
+                );
+                match moved {
+                    Ok(_) => report(link, endpoint, "moved a message to", &dead),
+                    Err(e) => report(link, endpoint, "dead-letter move failed", e),
+                }
+                after = id;
+                continue;
+            }
             let Some(msg) = decode(&body) else {
                 // Not one of ours: reported and left in place, never delivered.
                 report(link, endpoint, "skipped a row that is not a message", id);
@@ -272,8 +351,28 @@ fn read(
                 break;
             }
             handed.push_back(id);
+            newly.push(id);
             after = id;
             delivered_any = true;
+        }
+        // Each hand-over counts, in one transaction per round: a message a reader was handed
+        // and never took (it died, or closed first) comes back with one more attempt.
+        if !newly.is_empty() {
+            let counted = (|| -> rusqlite::Result<()> {
+                let tx = db.unchecked_transaction()?;
+                {
+                    let mut update = tx.prepare_cached(
+                        "UPDATE zvtran_queue SET attempts = attempts + 1 WHERE id = ?1",
+                    )?;
+                    for id in &newly {
+                        update.execute(params![id])?;
+                    }
+                }
+                tx.commit()
+            })();
+            if let Err(e) = counted {
+                report(link, endpoint, "attempt count failed", e);
+            }
         }
         if !delivered_any {
             std::thread::park_timeout(POLL);
