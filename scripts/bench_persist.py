@@ -6,30 +6,13 @@ under /tmp, and their ratio.
 """
 import argparse
 import os
-import re
 import statistics
-import subprocess
+
+from perf_pair import fmt, thr
 import tempfile
-import time
 
 PORT = [5900]
 ROWS = [(64, 500_000), (4096, 100_000)]
-
-
-def thr(zvtran, endpoint, size, count):
-    lo = subprocess.Popen([zvtran, "perf", "local_thr", endpoint, str(size), str(count)],
-                          stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
-    subprocess.run([zvtran, "perf", "remote_thr", endpoint, str(size), str(count)], check=True,
-                   stdout=subprocess.DEVNULL, timeout=600)
-    out, _ = lo.communicate(timeout=600)
-    if lo.returncode:
-        raise SystemExit(f"local_thr {endpoint} failed")
-    return float(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
-
-
-def fmt(v):
-    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K"
 
 
 def main():

@@ -4,31 +4,17 @@ Usage: bench_tls.py ZVTRAN [--rounds N]   (ZVTRAN_PERF_TLS names the certificate
 Prints a markdown table: medians of N rounds and the median of the per-pair ratios tls/tcp.
 """
 import argparse
-import re
 import statistics
-import subprocess
-import time
+
+from perf_pair import fmt, thr
 
 PORT = [5800]
 ROWS = [(64, 2_000_000), (65536, 30_000)]
 
 
-def thr(zvtran, scheme, size, count):
+def endpoint(scheme):
     PORT[0] += 1
-    ep = f"{scheme}://127.0.0.1:{PORT[0]}"
-    lo = subprocess.Popen([zvtran, "perf", "local_thr", ep, str(size), str(count)],
-                          stdout=subprocess.PIPE, text=True)
-    time.sleep(0.2)
-    subprocess.run([zvtran, "perf", "remote_thr", ep, str(size), str(count)], check=True,
-                   stdout=subprocess.DEVNULL, timeout=600)
-    out, _ = lo.communicate(timeout=600)
-    if lo.returncode:
-        raise SystemExit(f"local_thr {ep} failed")
-    return float(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
-
-
-def fmt(v):
-    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K"
+    return f"{scheme}://127.0.0.1:{PORT[0]}"
 
 
 def main():
@@ -41,8 +27,8 @@ def main():
     for size, count in ROWS:
         tcp, tls = [], []
         for _ in range(args.rounds):
-            tcp.append(thr(args.zvtran, "tcp", size, count))
-            tls.append(thr(args.zvtran, "tls+tcp", size, count))
+            tcp.append(thr(args.zvtran, endpoint("tcp"), size, count))
+            tls.append(thr(args.zvtran, endpoint("tls+tcp"), size, count))
         ratios = sorted(b / a for a, b in zip(tcp, tls))
         name = f"{size} B" if size < 1024 else f"{size // 1024} KiB"
         print(f"| {name} | {fmt(statistics.median(tcp))} msg/s | {fmt(statistics.median(tls))} msg/s | "

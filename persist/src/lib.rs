@@ -178,6 +178,22 @@ impl Driver for Sqlite {
     }
 }
 
+/// Runs `sql` once for each of `rows`, all in one transaction.
+fn each_in_one_transaction<P: rusqlite::Params>(
+    db: &Connection,
+    sql: &str,
+    rows: impl IntoIterator<Item = P>,
+) -> rusqlite::Result<()> {
+    let tx = db.unchecked_transaction()?;
+    {
+        let mut statement = tx.prepare_cached(sql)?;
+        for row in rows {
+            statement.execute(row)?;
+        }
+    }
+    tx.commit()
+}
+
 /// A queue's limits, from the socket's options.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -234,17 +250,11 @@ fn write(
             batch.push(encode(&msg));
         }
         if !batch.is_empty() {
-            let stored = (|| -> rusqlite::Result<()> {
-                let tx = db.unchecked_transaction()?;
-                {
-                    let mut insert = tx
-                        .prepare_cached("INSERT INTO zvtran_queue (queue, body) VALUES (?1, ?2)")?;
-                    for body in &batch {
-                        insert.execute(params![queue, body])?;
-                    }
-                }
-                tx.commit()
-            })();
+            let stored = each_in_one_transaction(
+                db,
+                "INSERT INTO zvtran_queue (queue, body) VALUES (?1, ?2)",
+                batch.iter().map(|body| (queue, body)),
+            );
             match stored {
                 Ok(()) => batch.clear(),
                 Err(e) => {
@@ -284,16 +294,11 @@ fn read(
             return;
         }
         let ids: Vec<i64> = handed.drain(..taken).collect();
-        let deleted = (|| -> rusqlite::Result<()> {
-            let tx = db.unchecked_transaction()?;
-            {
-                let mut delete = tx.prepare_cached("DELETE FROM zvtran_queue WHERE id = ?1")?;
-                for id in &ids {
-                    delete.execute(params![id])?;
-                }
-            }
-            tx.commit()
-        })();
+        let deleted = each_in_one_transaction(
+            db,
+            "DELETE FROM zvtran_queue WHERE id = ?1",
+            ids.iter().map(|id| (id,)),
+        );
         if let Err(e) = deleted {
             report(link, endpoint, "delete failed", e);
         }
@@ -358,18 +363,11 @@ fn read(
         // Each hand-over counts, in one transaction per round: a message a reader was handed
         // and never took (it died, or closed first) comes back with one more attempt.
         if !newly.is_empty() {
-            let counted = (|| -> rusqlite::Result<()> {
-                let tx = db.unchecked_transaction()?;
-                {
-                    let mut update = tx.prepare_cached(
-                        "UPDATE zvtran_queue SET attempts = attempts + 1 WHERE id = ?1",
-                    )?;
-                    for id in &newly {
-                        update.execute(params![id])?;
-                    }
-                }
-                tx.commit()
-            })();
+            let counted = each_in_one_transaction(
+                db,
+                "UPDATE zvtran_queue SET attempts = attempts + 1 WHERE id = ?1",
+                newly.iter().map(|id| (id,)),
+            );
             if let Err(e) = counted {
                 report(link, endpoint, "attempt count failed", e);
             }
