@@ -196,6 +196,23 @@ pub enum DriverError {
     },
 }
 
+impl DriverError {
+    /// A bind that the operating system refused: [`DriverError::AddressInUse`] when the address
+    /// is taken, [`DriverError::Io`] otherwise.
+    pub fn bind_failed(endpoint: &str, source: io::Error) -> DriverError {
+        if source.kind() == io::ErrorKind::AddrInUse {
+            DriverError::AddressInUse {
+                endpoint: endpoint.to_string(),
+            }
+        } else {
+            DriverError::Io {
+                endpoint: endpoint.to_string(),
+                source,
+            }
+        }
+    }
+}
+
 /// What the transport under one peer can carry, when it differs from a ZMTP stream's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PeerCaps {

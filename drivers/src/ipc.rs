@@ -40,18 +40,7 @@ impl StreamDriver for Ipc {
             }
             other => other,
         };
-        let inner = bound.map_err(|source| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                DriverError::AddressInUse {
-                    endpoint: endpoint.clone(),
-                }
-            } else {
-                DriverError::Io {
-                    endpoint: endpoint.clone(),
-                    source,
-                }
-            }
-        })?;
+        let inner = bound.map_err(|source| DriverError::bind_failed(&endpoint, source))?;
         Ok(Box::new(IpcListener {
             inner,
             path,

@@ -49,18 +49,7 @@ impl StreamDriver for Tcp {
         _options: &Options,
     ) -> Result<Box<dyn StreamListener>, DriverError> {
         let endpoint = format!("tcp://{address}");
-        let io_err = |source: io::Error| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                DriverError::AddressInUse {
-                    endpoint: endpoint.clone(),
-                }
-            } else {
-                DriverError::Io {
-                    endpoint: endpoint.clone(),
-                    source,
-                }
-            }
-        };
+        let io_err = |source: io::Error| DriverError::bind_failed(&endpoint, source);
         let (host, port) = parse(address)?;
         let addr = resolve(&host, port).map_err(io_err)?;
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))

@@ -79,18 +79,8 @@ impl StreamDriver for Abstract {
     ) -> Result<Box<dyn StreamListener>, DriverError> {
         let addr = address(name)?;
         let endpoint = format!("{SCHEME}://{name}");
-        let inner = UnixListener::bind_addr(&addr).map_err(|source| {
-            if source.kind() == io::ErrorKind::AddrInUse {
-                DriverError::AddressInUse {
-                    endpoint: endpoint.clone(),
-                }
-            } else {
-                DriverError::Io {
-                    endpoint: endpoint.clone(),
-                    source,
-                }
-            }
-        })?;
+        let inner = UnixListener::bind_addr(&addr)
+            .map_err(|source| DriverError::bind_failed(&endpoint, source))?;
         Ok(Box::new(Listener { inner, endpoint }))
     }
 
