@@ -252,6 +252,9 @@ struct WsStream {
     skip_ready: bool,
 }
 
+/// Octets read from the stream per call.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// Past this much waiting output, writes take nothing more until the stream has taken some.
 const OUT_LIMIT: usize = 512 * 1024;
 
@@ -332,22 +335,17 @@ impl WsStream {
                     }
                 }
             }
-            let mut chunk = [0u8; 16 * 1024];
-            let n = self.inner.read(&mut chunk)?;
-            if n == 0 {
+            // Straight into the decoder's buffer: no copy through a chunk on the stack.
+            let buf = self.decoder.buffer_mut();
+            buf.reserve(READ_CHUNK);
+            if self.inner.read_into(buf, READ_CHUNK)? == 0 {
                 self.state = State::Closed;
                 return Ok(());
             }
             match std::mem::replace(&mut self.state, State::Open) {
-                State::Open | State::Closed => self.decoder.feed(&chunk[..n]),
-                State::AwaitRequest { path } => {
-                    self.decoder.feed(&chunk[..n]);
-                    self.on_request(path)?;
-                }
-                State::AwaitReply { key } => {
-                    self.decoder.feed(&chunk[..n]);
-                    self.on_reply(key)?;
-                }
+                State::Open | State::Closed => {}
+                State::AwaitRequest { path } => self.on_request(path)?,
+                State::AwaitReply { key } => self.on_reply(key)?,
             }
         }
     }
