@@ -13,8 +13,6 @@ use std::time::Duration;
 use support::{eventually, wait_event};
 use zvtran::{Context, EventKind, Message, SocketType};
 
-const WAIT: Duration = Duration::from_secs(10);
-
 /// A tinyproxy on a free loopback port; `connect_ports` limits CONNECT (none: any port).
 struct Proxy {
     child: Child,
@@ -84,15 +82,7 @@ fn tcp_through_the_proxy_and_a_peer_that_comes_late() {
     std::thread::sleep(Duration::from_millis(300));
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind(&endpoint).unwrap();
-    for i in 0..1000 {
-        push.send(Message::from(format!("via proxy {i}"))).unwrap();
-    }
-    for i in 0..1000 {
-        assert_eq!(
-            pull.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("via proxy {i}"))
-        );
-    }
+    support::push_pull_in_order(&mut push, &mut pull, "via proxy", 1000);
     let log = proxy.log();
     assert!(
         log.contains(&format!("CONNECT 127.0.0.1:{port} HTTP/1.1")),
@@ -168,15 +158,6 @@ fn websocket_through_the_proxy() {
     push.set_option_by_name("HTTP_PROXY", proxy.address().as_bytes())
         .unwrap();
     push.connect(&endpoint).unwrap();
-    for i in 0..100 {
-        push.send(Message::from(format!("ws via proxy {i}")))
-            .unwrap();
-    }
-    for i in 0..100 {
-        assert_eq!(
-            pull.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("ws via proxy {i}"))
-        );
-    }
+    support::push_pull_in_order(&mut push, &mut pull, "ws via proxy", 100);
     assert!(proxy.log().contains("CONNECT 127.0.0.1:"));
 }

@@ -228,15 +228,7 @@ fn a_hostile_peer_is_dropped_while_a_good_one_is_served() {
     oversize.write_all(&[0u8; 64]).unwrap();
     let mut push = client(&ctx, SocketType::Push, &pki);
     push.connect(&endpoint).unwrap();
-    for i in 0..100 {
-        push.send(Message::from(format!("good {i}"))).unwrap();
-    }
-    for i in 0..100 {
-        assert_eq!(
-            pull.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("good {i}"))
-        );
-    }
+    support::push_pull_in_order(&mut push, &mut pull, "good", 100);
     wait_event(&events, "the garbage peer dropped", |k| {
         matches!(k, EventKind::HandshakeFailed { .. })
     });

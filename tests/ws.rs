@@ -115,15 +115,7 @@ fn hostile_peers_are_dropped_while_a_good_one_is_served() {
 
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.connect(&endpoint).unwrap();
-    for i in 0..100 {
-        push.send(Message::from(format!("good {i}"))).unwrap();
-    }
-    for i in 0..100 {
-        assert_eq!(
-            pull.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("good {i}"))
-        );
-    }
+    support::push_pull_in_order(&mut push, &mut pull, "good", 100);
     for what in ["garbage", "2^63 frame", "unmasked frame", "wrong path"] {
         wait_event(&events, what, |k| {
             matches!(k, EventKind::HandshakeFailed { .. })
@@ -276,15 +268,7 @@ fn wss_with_the_tls_options_and_a_certificate_that_fails() {
         .unwrap();
     push.connect(&format!("wss://localhost:{port}/secure"))
         .unwrap();
-    for i in 0..1000 {
-        push.send(Message::from(format!("secure {i}"))).unwrap();
-    }
-    for i in 0..1000 {
-        assert_eq!(
-            pull.recv_timeout(WAIT).unwrap(),
-            Message::from(format!("secure {i}"))
-        );
-    }
+    support::push_pull_in_order(&mut push, &mut pull, "secure", 1000);
     // Without the roots: refused at connect; with a CA that did not sign it: a fatal event.
     let mut bare = ctx.socket(SocketType::Push).unwrap();
     assert!(bare.connect(&endpoint).is_err());

@@ -404,3 +404,23 @@ pub fn req_rep_rounds(req: &mut zvtran::Socket, rep: &mut zvtran::Socket, n: usi
         );
     }
 }
+
+/// Sends `n` messages "{prefix} 0".. from `push` and checks `pull` gets them all, in order.
+pub fn push_pull_in_order(
+    push: &mut zvtran::Socket,
+    pull: &mut zvtran::Socket,
+    prefix: &str,
+    n: usize,
+) {
+    let wait = std::time::Duration::from_secs(10);
+    for i in 0..n {
+        push.send(zvtran::Message::from(format!("{prefix} {i}")))
+            .unwrap();
+    }
+    for i in 0..n {
+        assert_eq!(
+            pull.recv_timeout(wait).unwrap(),
+            zvtran::Message::from(format!("{prefix} {i}"))
+        );
+    }
+}
