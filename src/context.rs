@@ -81,6 +81,8 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::plain()))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::secure()))));
         registry.register(Arc::new(zvtran_persist::Sqlite));
+        registry.register(Arc::new(zvtran_persist::Postgres::new()));
+        registry.register(Arc::new(zvtran_persist::Postgres::postgresql()));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));

@@ -1,21 +1,29 @@
-//! `sqlite:///path/queue.db?queue=NAME`: store-and-forward queues in an SQLite file, a message
-//! driver written on zvtran's public driver API.
+//! Store-and-forward queues for zvtran, message drivers written on its public driver API:
+//! `sqlite:///path/queue.db?queue=NAME` (an embedded file) and
+//! `postgres://user@host/db?queue=NAME` (a server that several machines share).
 //!
-//! A PUSH that binds or connects to a queue writes its messages into the file (in batches, one
-//! transaction each); a PULL reads them in order. A message leaves the file only once the
-//! receiving socket has taken it from its queue: a crash of either side loses nothing that was
-//! committed, and may deliver again what was handed over but not yet taken (at least once). The
-//! file is in WAL mode; several processes may share it.
+//! A PUSH that binds or connects to a queue writes its messages into it (in batches, one
+//! transaction each); a PULL reads them in order. Readers *claim* what they read, for a lease
+//! they keep renewing, so several readers share a queue and no message goes to two of them. A
+//! message leaves the queue only once the receiving socket has taken it from its queue: a crash
+//! of either side loses nothing that was committed, and may deliver again what was handed over
+//! but not yet taken (at least once), after the dead reader's lease runs out.
 //!
-//! Socket options the driver adds (by name): `QUEUE_DEPTH=N` makes writers wait while the queue
+//! Socket options the drivers add (by name): `QUEUE_DEPTH=N` makes writers wait while the queue
 //! holds N messages or more (0, the default: no limit); `QUEUE_MAX_ATTEMPTS=N` (default 5) moves
-//! a message that was handed to readers N times without being taken to the queue `NAME.dead`.
+//! a message that was handed to readers N times without being taken to the queue `NAME.dead`;
+//! `QUEUE_LEASE=MS` (default 5000) is how long a reader's claim holds without renewal, so how
+//! soon the messages of a reader that died go to another.
 
+mod postgres;
+mod sqlite;
+pub mod store;
+
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use rusqlite::{Connection, params};
 use zmtp::{Message, SocketType};
 use zvtran_drivers::driver::{
     Capabilities, Driver, DriverError, EndpointHandle, PeerCaps, SocketLink,
@@ -25,56 +33,83 @@ use zvtran_drivers::message::{StopFlag, spawn_endpoint, wake_on_news};
 use zvtran_drivers::monitor::EventKind;
 use zvtran_drivers::pipe::PipeEnd;
 
-/// The URI scheme.
-pub const SCHEME: &str = "sqlite";
+use store::{Claimed, Store};
 
 /// Writers wait while the queue holds this many messages (0: no limit).
 pub const QUEUE_DEPTH: &str = "QUEUE_DEPTH";
 /// Hand-overs without a take after which a message goes to `NAME.dead`.
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
+/// Milliseconds a reader's claim holds without renewal.
+pub const QUEUE_LEASE: &str = "QUEUE_LEASE";
 
-/// Messages read from the file per round.
+/// Messages claimed per round.
 const BATCH: usize = 256;
-/// How often a reader looks for new rows when the queue was empty.
-const POLL: Duration = Duration::from_millis(20);
+/// Messages stored per transaction, at most.
+const WRITE_BATCH: usize = 4096;
+/// How long a thread waits between rounds when there is nothing to do.
+const IDLE: Duration = Duration::from_millis(20);
+/// How long a PostgreSQL reader waits for a notification before it looks at its socket again.
+const LISTEN: Duration = Duration::from_millis(50);
 
 /// The `sqlite://` driver.
 #[derive(Debug, Default)]
 pub struct Sqlite;
 
-/// The file and the queue name of `/path/file.db?queue=NAME`.
-fn parse(address: &str) -> Result<(String, String), DriverError> {
-    let endpoint = || format!("{SCHEME}://{address}");
+/// The `postgres://` (or `postgresql://`) driver.
+#[derive(Debug)]
+pub struct Postgres {
+    scheme: &'static str,
+}
+
+impl Postgres {
+    /// The driver for `postgres://`.
+    pub fn new() -> Postgres {
+        Postgres { scheme: "postgres" }
+    }
+
+    /// The driver for `postgresql://`, the other scheme PostgreSQL's URLs use.
+    pub fn postgresql() -> Postgres {
+        Postgres {
+            scheme: "postgresql",
+        }
+    }
+}
+
+impl Default for Postgres {
+    fn default() -> Postgres {
+        Postgres::new()
+    }
+}
+
+/// `address` without its `queue=NAME` parameter, and the name.
+fn split_queue(
+    scheme: &str,
+    address: &str,
+    example: &str,
+) -> Result<(String, String), DriverError> {
+    let endpoint = || format!("{scheme}://{address}");
     let (path, query) = address.split_once('?').unwrap_or((address, ""));
     if path.is_empty() {
         return Err(EndpointError::EmptyAddress(endpoint()).into());
     }
-    let queue = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("queue="))
-        .filter(|q| !q.is_empty())
-        .ok_or_else(|| DriverError::NotSupported {
-            endpoint: endpoint(),
-            reason: "the queue is named in the query: sqlite:///path/file.db?queue=NAME".into(),
-        })?;
-    Ok((path.to_string(), queue.to_string()))
-}
-
-fn open(path: &str) -> rusqlite::Result<Connection> {
-    let db = Connection::open(path)?;
-    db.busy_timeout(Duration::from_secs(10))?;
-    db.pragma_update(None, "journal_mode", "WAL")?;
-    db.pragma_update(None, "synchronous", "NORMAL")?;
-    db.execute_batch(
-        "CREATE TABLE IF NOT EXISTS zvtran_queue (
-             id INTEGER PRIMARY KEY AUTOINCREMENT,
-             queue TEXT NOT NULL,
-             body BLOB NOT NULL,
-             attempts INTEGER NOT NULL DEFAULT 0
-         );
-         CREATE INDEX IF NOT EXISTS zvtran_queue_by_name ON zvtran_queue (queue, id);",
-    )?;
-    Ok(db)
+    let mut queue = None;
+    let mut rest = Vec::new();
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        match kv.strip_prefix("queue=") {
+            Some(q) if !q.is_empty() => queue = Some(q.to_string()),
+            _ => rest.push(kv),
+        }
+    }
+    let queue = queue.ok_or_else(|| DriverError::NotSupported {
+        endpoint: endpoint(),
+        reason: format!("the queue is named in the query: {example}"),
+    })?;
+    let location = if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    };
+    Ok((location, queue))
 }
 
 /// A message as stored: each frame as a 4-octet length and its octets.
@@ -104,9 +139,84 @@ fn decode(mut body: &[u8]) -> Option<Message> {
     (!frames.is_empty()).then(|| Message::from_frames(frames))
 }
 
+/// A queue's limits, from the socket's options.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    depth: u64,
+    max_attempts: i64,
+    lease: Duration,
+}
+
+impl Limits {
+    fn from_options(link: &SocketLink, endpoint: &str) -> Result<Limits, DriverError> {
+        let number = |name: &str, default: u64| -> Result<u64, DriverError> {
+            match link.options().transport_option(name) {
+                None => Ok(default),
+                Some(v) => std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok())
+                    .ok_or_else(|| DriverError::Options {
+                        endpoint: endpoint.to_string(),
+                        reason: format!("{name} must be a number"),
+                    }),
+            }
+        };
+        let lease = number(QUEUE_LEASE, 5000)?;
+        if lease < 100 {
+            return Err(DriverError::Options {
+                endpoint: endpoint.to_string(),
+                reason: format!("{QUEUE_LEASE} must be at least 100 (milliseconds)"),
+            });
+        }
+        Ok(Limits {
+            depth: number(QUEUE_DEPTH, 0)?,
+            max_attempts: number(QUEUE_MAX_ATTEMPTS, 5)?.clamp(1, i32::MAX as u64) as i64,
+            lease: Duration::from_millis(lease),
+        })
+    }
+}
+
+/// Starts the endpoint thread of a queue, on `store`, for the socket `link` serves.
+fn start(
+    endpoint: String,
+    queue: String,
+    link: &SocketLink,
+    store: Box<dyn Store>,
+) -> Result<Box<dyn EndpointHandle>, DriverError> {
+    let limits = Limits::from_options(link, &endpoint)?;
+    let (peer, writer) = match link.options().socket_type {
+        SocketType::Push => (SocketType::Pull, true),
+        SocketType::Pull => (SocketType::Push, false),
+        other => {
+            return Err(DriverError::NotSupported {
+                endpoint,
+                reason: format!(
+                    "a queue takes PUSH sockets (writing) and PULL sockets (reading), not {other}"
+                ),
+            });
+        }
+    };
+    let pipe = link.attach_peer(&endpoint, peer, PeerCaps::default());
+    let mut queue_end = QueueEnd {
+        store,
+        queue,
+        limits,
+        pipe,
+        link: link.clone(),
+        endpoint: endpoint.clone(),
+    };
+    spawn_endpoint(endpoint, "zvtran-queue", move |stop| {
+        if writer {
+            queue_end.write(&stop);
+        } else {
+            queue_end.read(&stop);
+        }
+    })
+}
+
 impl Driver for Sqlite {
     fn scheme(&self) -> &str {
-        SCHEME
+        "sqlite"
     }
 
     fn bind(
@@ -122,51 +232,15 @@ impl Driver for Sqlite {
         address: &str,
         link: &SocketLink,
     ) -> Result<Box<dyn EndpointHandle>, DriverError> {
-        let endpoint = format!("{SCHEME}://{address}");
-        let (path, queue) = parse(address)?;
-        let io = |e: rusqlite::Error| DriverError::Io {
-            endpoint: endpoint.clone(),
-            source: std::io::Error::other(e),
-        };
-        let number = |name: &str, default: u64| -> Result<u64, DriverError> {
-            match link.options().transport_option(name) {
-                None => Ok(default),
-                Some(v) => std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|t| t.trim().parse().ok())
-                    .ok_or_else(|| DriverError::Options {
-                        endpoint: endpoint.clone(),
-                        reason: format!("{name} must be a number"),
-                    }),
+        let endpoint = format!("sqlite://{address}");
+        let (path, queue) = split_queue("sqlite", address, "sqlite:///path/file.db?queue=NAME")?;
+        let store = sqlite::SqliteStore::open(&path, store::owner_token()).map_err(|e| {
+            DriverError::Io {
+                endpoint: endpoint.clone(),
+                source: std::io::Error::other(e),
             }
-        };
-        let limits = Limits {
-            depth: number(QUEUE_DEPTH, 0)?,
-            max_attempts: number(QUEUE_MAX_ATTEMPTS, 5)?.max(1),
-        };
-        let db = open(&path).map_err(io)?;
-        let (peer, writer) = match link.options().socket_type {
-            SocketType::Push => (SocketType::Pull, true),
-            SocketType::Pull => (SocketType::Push, false),
-            other => {
-                return Err(DriverError::NotSupported {
-                    endpoint,
-                    reason: format!(
-                        "a queue takes PUSH sockets (writing) and PULL sockets (reading), not {other}"
-                    ),
-                });
-            }
-        };
-        let pipe = link.attach_peer(&endpoint, peer, PeerCaps::default());
-        let link = link.clone();
-        let shown = endpoint.clone();
-        spawn_endpoint(endpoint, "zvtran-sqlite", move |stop| {
-            if writer {
-                write(&db, &queue, limits, &pipe, &stop, &link, &shown);
-            } else {
-                read(&db, &queue, limits, &pipe, &stop, &link, &shown);
-            }
-        })
+        })?;
+        start(endpoint, queue, link, Box::new(store))
     }
 
     fn capabilities(&self, _address: &str) -> Capabilities {
@@ -174,208 +248,234 @@ impl Driver for Sqlite {
     }
 
     fn option_names(&self) -> &[&'static str] {
-        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS]
+        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE]
     }
 }
 
-/// Runs `sql` once for each of `rows`, all in one transaction.
-fn each_in_one_transaction<P: rusqlite::Params>(
-    db: &Connection,
-    sql: &str,
-    rows: impl IntoIterator<Item = P>,
-) -> rusqlite::Result<()> {
-    let tx = db.unchecked_transaction()?;
-    {
-        let mut statement = tx.prepare_cached(sql)?;
-        for row in rows {
-            statement.execute(row)?;
-        }
+impl Driver for Postgres {
+    fn scheme(&self) -> &str {
+        self.scheme
     }
-    tx.commit()
+
+    fn bind(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        self.connect(address, link)
+    }
+
+    fn connect(
+        &self,
+        address: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
+        let endpoint = format!("{}://{address}", self.scheme);
+        let (location, queue) = split_queue(
+            self.scheme,
+            address,
+            "postgres://user@host:5432/database?queue=NAME",
+        )?;
+        // The rest is PostgreSQL's own URL, checked now; the server is reached on the
+        // endpoint's thread, and again whenever the connection is lost.
+        let mut config: ::postgres::Config =
+            format!("postgresql://{location}")
+                .parse()
+                .map_err(|e| DriverError::Options {
+                    endpoint: endpoint.clone(),
+                    reason: format!("not a PostgreSQL URL: {e}"),
+                })?;
+        config
+            .application_name("zvtran")
+            .connect_timeout(Duration::from_secs(5));
+        let store = postgres::PgStore::new(config, store::owner_token());
+        start(endpoint, queue, link, Box::new(store))
+    }
+
+    fn capabilities(&self, _address: &str) -> Capabilities {
+        Capabilities::MESSAGE
+    }
+
+    fn option_names(&self) -> &[&'static str] {
+        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE]
+    }
 }
 
-/// A queue's limits, from the socket's options.
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    depth: u64,
-    max_attempts: u64,
-}
-
-fn report(link: &SocketLink, endpoint: &str, what: &str, e: impl std::fmt::Display) {
-    link.monitor(
-        EventKind::Disconnected {
-            reason: format!("sqlite {what}: {e}"),
-        },
-        endpoint,
-    );
-}
-
-/// PUSH side: what the socket queued goes into the file, a transaction per batch.
-fn write(
-    db: &Connection,
-    queue: &str,
+/// One socket's end of a queue, served by the endpoint's thread.
+struct QueueEnd {
+    store: Box<dyn Store>,
+    queue: String,
     limits: Limits,
-    pipe: &PipeEnd,
-    stop: &StopFlag,
-    link: &SocketLink,
-    endpoint: &str,
-) {
-    let closed = wake_on_news(pipe);
-    let mut batch = Vec::new();
-    loop {
-        let last = stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire);
-        // At the depth limit, take nothing: the socket's queue fills and its sends block, as
-        // at a high-water mark.
-        let room = match limits.depth {
-            0 => 4096,
-            depth => {
-                let held: i64 = db
-                    .query_row(
-                        "SELECT COUNT(*) FROM zvtran_queue WHERE queue = ?1",
-                        params![queue],
-                        |r| r.get(0),
-                    )
-                    .unwrap_or(0);
-                (depth.saturating_sub(held.max(0) as u64)).min(4096) as usize
-            }
-        };
-        if room == 0 && !last {
-            std::thread::sleep(POLL);
-            continue;
-        }
-        while batch.len() < room.max(usize::from(last) * 4096) {
-            let Some(msg) = pipe.try_recv() else {
-                break;
+    pipe: PipeEnd,
+    link: SocketLink,
+    endpoint: String,
+}
+
+impl QueueEnd {
+    fn report(&self, what: &str, e: impl std::fmt::Display) {
+        self.link.monitor(
+            EventKind::Disconnected {
+                reason: format!("queue {what}: {e}"),
+            },
+            &self.endpoint,
+        );
+    }
+
+    /// PUSH side: what the socket queued goes into the store, a transaction per batch.
+    fn write(&mut self, stop: &StopFlag) {
+        let closed = wake_on_news(&self.pipe);
+        let mut batch = Vec::new();
+        loop {
+            let last = stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire);
+            // At the depth limit, take nothing: the socket's queue fills and its sends block,
+            // as at a high-water mark.
+            let room = match self.limits.depth {
+                0 => WRITE_BATCH,
+                depth => {
+                    let held = self.store.depth(&self.queue).unwrap_or(0);
+                    (depth.saturating_sub(held)).min(WRITE_BATCH as u64) as usize
+                }
             };
-            batch.push(encode(&msg));
+            if room == 0 && !last {
+                std::thread::sleep(IDLE);
+                continue;
+            }
+            while batch.len() < room.max(usize::from(last) * WRITE_BATCH) {
+                let Some(msg) = self.pipe.try_recv() else {
+                    break;
+                };
+                batch.push(encode(&msg));
+            }
+            if !batch.is_empty() {
+                match self.store.insert(&self.queue, &batch) {
+                    Ok(()) => batch.clear(),
+                    Err(e) => {
+                        // Kept for the next round: the store may be busy, full or away for a
+                        // while.
+                        self.report("write failed", e);
+                        std::thread::sleep(IDLE * 5);
+                    }
+                }
+                continue;
+            }
+            if last {
+                return;
+            }
+            std::thread::park_timeout(IDLE);
         }
-        if !batch.is_empty() {
-            let stored = each_in_one_transaction(
-                db,
-                "INSERT INTO zvtran_queue (queue, body) VALUES (?1, ?2)",
-                batch.iter().map(|body| (queue, body)),
-            );
-            match stored {
-                Ok(()) => batch.clear(),
-                Err(e) => {
-                    // Kept for the next round: the file may be busy or full for a while.
-                    report(link, endpoint, "write failed", e);
-                    std::thread::sleep(POLL);
-                    continue;
+    }
+
+    /// PULL side: claimed rows in order into the socket's queue; a row is deleted once the
+    /// socket took it, and given back if the socket closes first.
+    fn read(&mut self, stop: &StopFlag) {
+        let closed = wake_on_news(&self.pipe);
+        // Handed to the socket, oldest first; claimed but not handed yet (the socket's queue
+        // was full).
+        let mut handed: VecDeque<i64> = VecDeque::new();
+        let mut pending: VecDeque<(i64, Message)> = VecDeque::new();
+        let mut news = true;
+        let mut last_claim = Instant::now();
+        let mut last_renewal = Instant::now();
+        while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
+            self.forget_taken(&mut handed);
+            if last_renewal.elapsed() >= self.limits.lease / 3 {
+                let held: Vec<i64> = handed
+                    .iter()
+                    .copied()
+                    .chain(pending.iter().map(|(id, _)| *id))
+                    .collect();
+                if !held.is_empty()
+                    && let Err(e) = self.store.renew(&held, self.limits.lease)
+                {
+                    self.report("lease renewal failed", e);
+                }
+                last_renewal = Instant::now();
+            }
+            while let Some((id, msg)) = pending.pop_front() {
+                if let Err(msg) = self.pipe.try_send(msg) {
+                    pending.push_front((id, msg));
+                    break;
+                }
+                handed.push_back(id);
+            }
+            if !pending.is_empty() {
+                // The socket's queue is full; taking from it wakes this thread.
+                std::thread::park_timeout(IDLE);
+                continue;
+            }
+            // Rows whose lease ran out (a reader died) come back without news: look now and
+            // then.
+            if news || last_claim.elapsed() >= self.limits.lease / 2 {
+                last_claim = Instant::now();
+                match self.store.claim(&self.queue, BATCH, self.limits.lease) {
+                    Ok(rows) => {
+                        news = rows.len() == BATCH;
+                        let any = !rows.is_empty();
+                        self.sort_claimed(rows, &mut pending);
+                        if any {
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        self.report("read failed", e);
+                        std::thread::sleep(IDLE * 5);
+                        continue;
+                    }
                 }
             }
-            continue;
+            let wait = if handed.is_empty() { LISTEN } else { IDLE };
+            news = self.store.wait_for_news(&self.queue, wait);
         }
-        if last {
-            return;
+        // Closing: what the socket took leaves the store; what it did not goes back to the
+        // queue at once, for the next reader.
+        self.forget_taken(&mut handed);
+        let untaken: Vec<i64> = handed.into_iter().collect();
+        let unhanded: Vec<i64> = pending.into_iter().map(|(id, _)| id).collect();
+        for (ids, uncount) in [(untaken, false), (unhanded, true)] {
+            if !ids.is_empty()
+                && let Err(e) = self.store.release(&ids, uncount)
+            {
+                self.report("release failed", e);
+            }
         }
-        std::thread::park_timeout(POLL);
     }
-}
 
-/// PULL side: rows in order into the socket's queue; a row is deleted once the socket took it.
-fn read(
-    db: &Connection,
-    queue: &str,
-    limits: Limits,
-    pipe: &PipeEnd,
-    stop: &StopFlag,
-    link: &SocketLink,
-    endpoint: &str,
-) {
-    let closed = wake_on_news(pipe);
-    // Row ids handed to the socket, oldest first, and the largest id seen.
-    let mut handed: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
-    let mut after = 0i64;
-    // What the socket took since last time leaves the file.
-    let forget_taken = |handed: &mut std::collections::VecDeque<i64>| {
-        let taken = handed.len().saturating_sub(pipe.unread_outbound());
+    /// Claimed rows to hand over, with dead letters moved and foreign rows reported.
+    fn sort_claimed(&mut self, rows: Vec<Claimed>, pending: &mut VecDeque<(i64, Message)>) {
+        for row in rows {
+            if row.attempts > self.limits.max_attempts {
+                // Handed over that often and never taken: to the dead letters.
+                let dead = format!("{}.dead", self.queue);
+                match self.store.move_to(row.id, &dead) {
+                    Ok(()) => self.report("moved a message to", &dead),
+                    Err(e) => self.report("dead-letter move failed", e),
+                }
+                continue;
+            }
+            match decode(&row.body) {
+                Some(msg) => pending.push_back((row.id, msg)),
+                None => {
+                    // Not one of ours: reported and set aside in `NAME.foreign`, never
+                    // delivered.
+                    self.report("skipped a row that is not a message", row.id);
+                    let foreign = format!("{}.foreign", self.queue);
+                    if let Err(e) = self.store.move_to(row.id, &foreign) {
+                        self.report("foreign row move failed", e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the socket took since last time leaves the store.
+    fn forget_taken(&mut self, handed: &mut VecDeque<i64>) {
+        let taken = handed.len().saturating_sub(self.pipe.unread_outbound());
         if taken == 0 {
             return;
         }
         let ids: Vec<i64> = handed.drain(..taken).collect();
-        let deleted = each_in_one_transaction(
-            db,
-            "DELETE FROM zvtran_queue WHERE id = ?1",
-            ids.iter().map(|id| (id,)),
-        );
-        if let Err(e) = deleted {
-            report(link, endpoint, "delete failed", e);
-        }
-    };
-    while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
-        forget_taken(&mut handed);
-        #[allow(clippy::type_complexity)]
-        let rows = (|| -> rusqlite::Result<Vec<(i64, Vec<u8>, i64)>> {
-            let mut select = db.prepare_cached(
-                "SELECT id, body, attempts FROM zvtran_queue WHERE queue = ?1 AND id > ?2 \
-                 ORDER BY id LIMIT ?3",
-            )?;
-            let rows = select.query_map(params![queue, after, BATCH as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            rows.collect()
-        })();
-        let rows = match rows {
-            Ok(rows) => rows,
-            Err(e) => {
-                report(link, endpoint, "read failed", e);
-                std::thread::sleep(POLL);
-                continue;
-            }
-        };
-        let mut delivered_any = false;
-        let mut newly = Vec::new();
-        for (id, body, attempts) in rows {
-            if attempts.max(0) as u64 >= limits.max_attempts {
-                // Handed over that often and never taken: to the dead letters.
-                let dead = format!("{queue}.dead");
-                let moved = db.execute(
-                    "UPDATE zvtran_queue SET queue = ?1, attempts = 0 WHERE id = ?2",
-                    params![dead, id],
-                );
-                match moved {
-                    Ok(_) => report(link, endpoint, "moved a message to", &dead),
-                    Err(e) => report(link, endpoint, "dead-letter move failed", e),
-                }
-                after = id;
-                continue;
-            }
-            let Some(msg) = decode(&body) else {
-                // Not one of ours: reported and left in place, never delivered.
-                report(link, endpoint, "skipped a row that is not a message", id);
-                after = id;
-                continue;
-            };
-            if pipe.try_send(msg).is_err() {
-                // The socket's queue is full: this row is read again next round.
-                break;
-            }
-            handed.push_back(id);
-            newly.push(id);
-            after = id;
-            delivered_any = true;
-        }
-        // Each hand-over counts, in one transaction per round: a message a reader was handed
-        // and never took (it died, or closed first) comes back with one more attempt.
-        if !newly.is_empty() {
-            let counted = each_in_one_transaction(
-                db,
-                "UPDATE zvtran_queue SET attempts = attempts + 1 WHERE id = ?1",
-                newly.iter().map(|id| (id,)),
-            );
-            if let Err(e) = counted {
-                report(link, endpoint, "attempt count failed", e);
-            }
-        }
-        if !delivered_any {
-            std::thread::park_timeout(POLL);
+        if let Err(e) = self.store.delete(&ids) {
+            self.report("delete failed", e);
         }
     }
-    // Closing: what the socket took leaves the file; what it did not stays for the next reader.
-    forget_taken(&mut handed);
 }
