@@ -41,6 +41,11 @@ pub const QUEUE_DEPTH: &str = "QUEUE_DEPTH";
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
 /// Milliseconds a reader's claim holds without renewal.
 pub const QUEUE_LEASE: &str = "QUEUE_LEASE";
+/// 1 makes a DEALER an acknowledging reader: each message comes with its id first, and the
+/// message leaves the queue when the socket sends that id back.
+pub const QUEUE_ACK: &str = "QUEUE_ACK";
+/// What an acknowledging reader sends after an id to give the message back at once instead.
+pub const RETRY: &[u8] = b"RETRY";
 
 /// Messages claimed per round.
 const BATCH: usize = 256;
@@ -145,6 +150,7 @@ struct Limits {
     depth: u64,
     max_attempts: i64,
     lease: Duration,
+    ack: bool,
 }
 
 impl Limits {
@@ -168,7 +174,18 @@ impl Limits {
                 reason: format!("{QUEUE_LEASE} must be at least 100 (milliseconds)"),
             });
         }
+        let ack = match number(QUEUE_ACK, 0)? {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(DriverError::Options {
+                    endpoint: endpoint.to_string(),
+                    reason: format!("{QUEUE_ACK} is 0 or 1"),
+                });
+            }
+        };
         Ok(Limits {
+            ack,
             depth: number(QUEUE_DEPTH, 0)?,
             max_attempts: number(QUEUE_MAX_ATTEMPTS, 5)?.clamp(1, i32::MAX as u64) as i64,
             lease: Duration::from_millis(lease),
@@ -184,14 +201,27 @@ fn start(
     store: Box<dyn Store>,
 ) -> Result<Box<dyn EndpointHandle>, DriverError> {
     let limits = Limits::from_options(link, &endpoint)?;
-    let (peer, writer) = match link.options().socket_type {
-        SocketType::Push => (SocketType::Pull, true),
-        SocketType::Pull => (SocketType::Push, false),
-        other => {
+    let (peer, writer) = match (link.options().socket_type, limits.ack) {
+        (SocketType::Push, false) => (SocketType::Pull, true),
+        (SocketType::Dealer, false) => (SocketType::Dealer, true),
+        (SocketType::Pull, false) => (SocketType::Push, false),
+        (SocketType::Dealer, true) => (SocketType::Dealer, false),
+        (other, true) => {
             return Err(DriverError::NotSupported {
                 endpoint,
                 reason: format!(
-                    "a queue takes PUSH sockets (writing) and PULL sockets (reading), not {other}"
+                    "{QUEUE_ACK}=1 needs a DEALER, which receives messages and sends back their \
+                     ids, not a {other}"
+                ),
+            });
+        }
+        (other, false) => {
+            return Err(DriverError::NotSupported {
+                endpoint,
+                reason: format!(
+                    "a queue takes PUSH or DEALER sockets (writing), PULL sockets (reading) and \
+                     DEALER sockets with {QUEUE_ACK}=1 (reading, with acknowledgements), not \
+                     {other}"
                 ),
             });
         }
@@ -248,7 +278,7 @@ impl Driver for Sqlite {
     }
 
     fn option_names(&self) -> &[&'static str] {
-        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE]
+        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE, QUEUE_ACK]
     }
 }
 
@@ -297,7 +327,7 @@ impl Driver for Postgres {
     }
 
     fn option_names(&self) -> &[&'static str] {
-        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE]
+        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE, QUEUE_ACK]
     }
 }
 
@@ -374,10 +404,18 @@ impl QueueEnd {
         let mut handed: VecDeque<i64> = VecDeque::new();
         let mut pending: VecDeque<(i64, Message)> = VecDeque::new();
         let mut news = true;
-        let mut last_claim = Instant::now();
+        let mut after = 0i64;
+        let mut last_whole = Instant::now();
+        let mut look_whole = false;
         let mut last_renewal = Instant::now();
+        // An acknowledging reader holds no more than its receive high-water mark unacknowledged.
+        let most_unacked = self.link.options().rcvhwm.max(BATCH);
         while !stop.load(Ordering::Acquire) && !closed.load(Ordering::Acquire) {
-            self.forget_taken(&mut handed);
+            if self.limits.ack {
+                self.take_acknowledgements(&mut handed);
+            } else {
+                self.forget_taken(&mut handed);
+            }
             if last_renewal.elapsed() >= self.limits.lease / 3 {
                 let held: Vec<i64> = handed
                     .iter()
@@ -391,8 +429,14 @@ impl QueueEnd {
                 }
                 last_renewal = Instant::now();
             }
-            while let Some((id, msg)) = pending.pop_front() {
-                if let Err(msg) = self.pipe.try_send(msg) {
+            while let Some((id, mut msg)) = pending.pop_front() {
+                if self.limits.ack {
+                    msg.push_front(Bytes::copy_from_slice(&id.to_be_bytes()));
+                }
+                if let Err(mut msg) = self.pipe.try_send(msg) {
+                    if self.limits.ack {
+                        msg.pop_front();
+                    }
                     pending.push_front((id, msg));
                     break;
                 }
@@ -403,14 +447,28 @@ impl QueueEnd {
                 std::thread::park_timeout(IDLE);
                 continue;
             }
-            // Rows whose lease ran out (a reader died) come back without news: look now and
-            // then.
-            if news || last_claim.elapsed() >= self.limits.lease / 2 {
-                last_claim = Instant::now();
-                match self.store.claim(&self.queue, BATCH, self.limits.lease) {
+            // Claims go on past the last row claimed, so rows this reader holds are not looked
+            // at again. Rows given back or whose lease ran out (a reader died) may lie before
+            // it: the whole queue is looked at when the rows past it ran out, and now and then.
+            let whole = look_whole || last_whole.elapsed() >= self.limits.lease / 2;
+            let room = !self.limits.ack || handed.len() < most_unacked;
+            if room && (news || whole) {
+                let from = if whole { 0 } else { after };
+                match self
+                    .store
+                    .claim(&self.queue, from, BATCH, self.limits.lease)
+                {
                     Ok(rows) => {
-                        news = rows.len() == BATCH;
+                        if whole {
+                            last_whole = Instant::now();
+                        }
+                        if let Some(last) = rows.last() {
+                            after = after.max(last.id);
+                        }
                         let any = !rows.is_empty();
+                        // Nothing past the mark: look at the whole queue at once.
+                        look_whole = !whole && !any;
+                        news = rows.len() == BATCH || look_whole;
                         self.sort_claimed(rows, &mut pending);
                         if any {
                             continue;
@@ -426,9 +484,13 @@ impl QueueEnd {
             let wait = if handed.is_empty() { LISTEN } else { IDLE };
             news = self.store.wait_for_news(&self.queue, wait);
         }
-        // Closing: what the socket took leaves the store; what it did not goes back to the
-        // queue at once, for the next reader.
-        self.forget_taken(&mut handed);
+        // Closing: what the socket took (or acknowledged) leaves the store; the rest goes back
+        // to the queue at once, for the next reader.
+        if self.limits.ack {
+            self.take_acknowledgements(&mut handed);
+        } else {
+            self.forget_taken(&mut handed);
+        }
         let untaken: Vec<i64> = handed.into_iter().collect();
         let unhanded: Vec<i64> = pending.into_iter().map(|(id, _)| id).collect();
         for (ids, uncount) in [(untaken, false), (unhanded, true)] {
@@ -464,6 +526,49 @@ impl QueueEnd {
                     }
                 }
             }
+        }
+    }
+
+    /// Acknowledgements from the socket: an id alone deletes its message, an id and
+    /// [`RETRY`] gives it back to the queue at once. Anything else is reported and ignored.
+    fn take_acknowledgements(&mut self, handed: &mut VecDeque<i64>) {
+        let mut done = Vec::new();
+        let mut retry = Vec::new();
+        let mut held: Option<std::collections::HashSet<i64>> = None;
+        while let Some(msg) = self.pipe.try_recv() {
+            let held = held.get_or_insert_with(|| handed.iter().copied().collect());
+            let frames = msg.frames();
+            let id = frames
+                .first()
+                .and_then(|f| <[u8; 8]>::try_from(&f[..]).ok())
+                .map(i64::from_be_bytes)
+                .filter(|id| held.remove(id));
+            match (id, &frames[1.min(frames.len())..]) {
+                (Some(id), []) => done.push(id),
+                (Some(id), [word]) if word[..] == *RETRY => retry.push(id),
+                _ => self.report(
+                    "ignored an acknowledgement that is not an id it handed out (8 octets, and \
+                     RETRY or nothing)",
+                    format!("{} frames", frames.len()),
+                ),
+            }
+        }
+        if done.is_empty() && retry.is_empty() {
+            return;
+        }
+        // What is still held after the acknowledgements, in the order it was handed.
+        if let Some(held) = held {
+            handed.retain(|id| held.contains(id));
+        }
+        if !done.is_empty()
+            && let Err(e) = self.store.delete(&done)
+        {
+            self.report("delete failed", e);
+        }
+        if !retry.is_empty()
+            && let Err(e) = self.store.release(&retry, false)
+        {
+            self.report("release failed", e);
         }
     }
 

@@ -103,6 +103,7 @@ impl Store for PgStore {
     fn claim(
         &mut self,
         queue: &str,
+        after: i64,
         n: usize,
         lease: Duration,
     ) -> Result<Vec<Claimed>, StoreError> {
@@ -114,10 +115,10 @@ impl Store for PgStore {
                 "UPDATE zvtran_queue SET attempts = attempts + 1, owner = $1, \
                      lease = clock_timestamp() + $2 * interval '1 millisecond' \
                  WHERE id IN (SELECT id FROM zvtran_queue \
-                              WHERE queue = $3 AND lease < clock_timestamp() \
-                              ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                              WHERE queue = $3 AND id > $4 AND lease < clock_timestamp() \
+                              ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, body, attempts",
-                &[&owner, &lease_ms, &queue, &limit],
+                &[&owner, &lease_ms, &queue, &after, &limit],
             )
         })?;
         rows.sort_by_key(|r| r.get::<_, i64>(0));

@@ -95,6 +95,7 @@ impl Store for SqliteStore {
     fn claim(
         &mut self,
         queue: &str,
+        after: i64,
         n: usize,
         lease: Duration,
     ) -> Result<Vec<Claimed>, StoreError> {
@@ -103,8 +104,8 @@ impl Store for SqliteStore {
         let now = now_ms();
         let mut claim = self.db.prepare_cached(
             "UPDATE zvtran_queue SET attempts = attempts + 1, owner = ?1, lease = ?2 \
-             WHERE id IN (SELECT id FROM zvtran_queue WHERE queue = ?3 AND lease < ?4 \
-                          ORDER BY id LIMIT ?5) \
+             WHERE id IN (SELECT id FROM zvtran_queue WHERE queue = ?3 AND id > ?4 AND lease < ?5 \
+                          ORDER BY id LIMIT ?6) \
              RETURNING id, body, attempts",
         )?;
         let rows = claim.query_map(
@@ -112,6 +113,7 @@ impl Store for SqliteStore {
                 self.owner,
                 now + lease.as_millis() as i64,
                 queue,
+                after,
                 now,
                 n as i64
             ],

@@ -33,10 +33,15 @@ pub trait Store: Send {
     /// Messages in `queue`, claimed or not.
     fn depth(&mut self, queue: &str) -> Result<u64, StoreError>;
 
-    /// Claims up to `n` unclaimed rows (or rows whose lease ran out) of `queue`, oldest first,
-    /// for `lease`, counting one more attempt on each.
-    fn claim(&mut self, queue: &str, n: usize, lease: Duration)
-    -> Result<Vec<Claimed>, StoreError>;
+    /// Claims up to `n` unclaimed rows (or rows whose lease ran out) of `queue` with ids past
+    /// `after`, oldest first, for `lease`, counting one more attempt on each.
+    fn claim(
+        &mut self,
+        queue: &str,
+        after: i64,
+        n: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError>;
 
     /// Extends the lease of the rows in `ids` that this reader still holds.
     fn renew(&mut self, ids: &[i64], lease: Duration) -> Result<(), StoreError>;
