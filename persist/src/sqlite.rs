@@ -9,6 +9,17 @@ use crate::store::{Claimed, Store, StoreError};
 /// How often a reader looks for new rows when the queue was empty: SQLite cannot tell it.
 const POLL: Duration = Duration::from_millis(20);
 
+/// The owner of an unclaimed row, and the lease of a row never claimed or given back.
+///
+/// SQLite stores an integer in as few octets as it fits, and a row whose record keeps its size
+/// is updated in place, where it changed: the columns a claim changes come before the body (a
+/// long body ends in overflow pages, which then stay as they are), and every owner
+/// (this one, and each reader's token with bit 62 set) takes 8 octets, and every lease (this
+/// one, in 2004, and each deadline in milliseconds since 1970) takes 6: a claim, a renewal or
+/// a release rewrites a few octets, not the message.
+const NOBODY: i64 = 1 << 62;
+const NO_LEASE: i64 = 1 << 40;
+
 /// A connection to a queue file.
 pub struct SqliteStore {
     db: Connection,
@@ -34,15 +45,16 @@ impl SqliteStore {
             "CREATE TABLE IF NOT EXISTS zvtran_queue (
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
                  queue TEXT NOT NULL,
-                 body BLOB NOT NULL,
                  attempts INTEGER NOT NULL DEFAULT 0,
-                 owner INTEGER NOT NULL DEFAULT 0,
-                 lease INTEGER NOT NULL DEFAULT 0
+                 owner INTEGER NOT NULL DEFAULT 4611686018427387904,
+                 lease INTEGER NOT NULL DEFAULT 1099511627776,
+                 body BLOB NOT NULL
              );
              CREATE INDEX IF NOT EXISTS zvtran_queue_by_name ON zvtran_queue (queue, id);",
         )?;
-        // A file made before leases existed gets their columns.
-        for column in ["owner", "lease"] {
+        // A file made before leases existed gets their columns (after the body: such a file
+        // works, with claims that rewrite long rows).
+        for (column, default) in [("owner", NOBODY), ("lease", NO_LEASE)] {
             let present: bool = db.query_row(
                 "SELECT COUNT(*) > 0 FROM pragma_table_info('zvtran_queue') WHERE name = ?1",
                 params![column],
@@ -50,11 +62,14 @@ impl SqliteStore {
             )?;
             if !present {
                 db.execute_batch(&format!(
-                    "ALTER TABLE zvtran_queue ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+                    "ALTER TABLE zvtran_queue ADD COLUMN {column} INTEGER NOT NULL DEFAULT {default}"
                 ))?;
             }
         }
-        Ok(SqliteStore { db, owner })
+        Ok(SqliteStore {
+            db,
+            owner: owner | NOBODY,
+        })
     }
 
     /// Runs `sql` once for each of `rows`, all in one transaction.
@@ -104,8 +119,8 @@ impl Store for SqliteStore {
         let now = now_ms();
         let mut claim = self.db.prepare_cached(
             "UPDATE zvtran_queue SET attempts = attempts + 1, owner = ?1, lease = ?2 \
-             WHERE id IN (SELECT id FROM zvtran_queue WHERE queue = ?3 AND id > ?4 AND lease < ?5 \
-                          ORDER BY id LIMIT ?6) \
+             WHERE id IN (SELECT id FROM zvtran_queue \
+                          WHERE queue = ?3 AND id > ?4 AND lease < ?5 ORDER BY id LIMIT ?6) \
              RETURNING id, body, attempts",
         )?;
         let rows = claim.query_map(
@@ -149,9 +164,10 @@ impl Store for SqliteStore {
 
     fn release(&mut self, ids: &[i64], uncount: bool) -> Result<(), StoreError> {
         self.each_in_one_transaction(
-            "UPDATE zvtran_queue SET lease = 0, owner = 0, attempts = attempts - ?1 \
-             WHERE id = ?2 AND owner = ?3",
-            ids.iter().map(|id| (i64::from(uncount), id, self.owner)),
+            "UPDATE zvtran_queue SET lease = ?1, owner = ?2, attempts = attempts - ?3 \
+             WHERE id = ?4 AND owner = ?5",
+            ids.iter()
+                .map(|id| (NO_LEASE, NOBODY, i64::from(uncount), id, self.owner)),
         )?;
         Ok(())
     }
