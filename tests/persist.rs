@@ -476,7 +476,12 @@ fn an_acknowledging_reader_deletes_only_what_it_acknowledged(b: &Backend) {
     reader
         .send(Message::from_frames([ids[5].clone(), "RETRY".into()]))
         .unwrap();
+    // Not acknowledgements: a stranger, an id twice, an id with a word it does not know.
     reader.send(Message::from("not an id")).unwrap();
+    reader.send(Message::from_frames([ids[0].clone()])).unwrap();
+    reader
+        .send(Message::from_frames([ids[6].clone(), "LATER".into()]))
+        .unwrap();
     wait_event(
         &events,
         "the bad acknowledgement",

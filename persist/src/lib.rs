@@ -541,14 +541,23 @@ impl QueueEnd {
             let id = frames
                 .first()
                 .and_then(|f| <[u8; 8]>::try_from(&f[..]).ok())
-                .map(i64::from_be_bytes)
-                .filter(|id| held.remove(id));
-            match (id, &frames[1.min(frames.len())..]) {
-                (Some(id), []) => done.push(id),
-                (Some(id), [word]) if word[..] == *RETRY => retry.push(id),
+                .map(i64::from_be_bytes);
+            let retrying = match &frames[1.min(frames.len())..] {
+                [] => Some(false),
+                [word] if word[..] == *RETRY => Some(true),
+                _ => None,
+            };
+            match (id, retrying) {
+                (Some(id), Some(again)) if held.remove(&id) => {
+                    if again {
+                        retry.push(id);
+                    } else {
+                        done.push(id);
+                    }
+                }
                 _ => self.report(
-                    "ignored an acknowledgement that is not an id it handed out (8 octets, and \
-                     RETRY or nothing)",
+                    "ignored an acknowledgement that is not an id it holds (8 octets), alone or \
+                     with RETRY",
                     format!("{} frames", frames.len()),
                 ),
             }
