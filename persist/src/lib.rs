@@ -593,3 +593,41 @@ impl QueueEnd {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_messages_keep_every_frame() {
+        let msg = Message::from_frames([&b"a"[..], b"", &[0u8; 70_000][..]]);
+        assert_eq!(decode(&encode(&msg)), Some(msg));
+    }
+
+    #[test]
+    fn rows_that_are_not_messages_are_refused_without_allocating_what_they_declare() {
+        for body in [
+            &b""[..],
+            b"\x00\x00",
+            b"\xff\xff\xff\xffshort",
+            b"\x00\x00\x00\x01ab",
+            b"\x00\x00\x00\x00\x00",
+        ] {
+            assert_eq!(decode(body), None, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn the_queue_parameter_is_taken_out_of_the_address() {
+        let (rest, queue) =
+            split_queue("postgres", "u@h/db?sslmode=disable&queue=jobs&x=1", "…").unwrap();
+        assert_eq!(
+            (rest.as_str(), queue.as_str()),
+            ("u@h/db?sslmode=disable&x=1", "jobs")
+        );
+        let (rest, queue) = split_queue("sqlite", "/tmp/q.db?queue=a", "…").unwrap();
+        assert_eq!((rest.as_str(), queue.as_str()), ("/tmp/q.db", "a"));
+        assert!(split_queue("sqlite", "/tmp/q.db?queue=", "…").is_err());
+        assert!(split_queue("sqlite", "?queue=a", "…").is_err());
+    }
+}
