@@ -18,7 +18,7 @@ pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Claimed {
     /// The row's id; ids grow in the order messages were stored.
     pub id: i64,
-    /// The stored message (see [`crate::encode`]).
+    /// The stored message: each frame as a 4-octet length and its octets.
     pub body: Vec<u8>,
     /// Claims of this row so far, this one included.
     pub attempts: i64,
