@@ -379,7 +379,8 @@ impl Pattern {
     /// still be received until [`peer_removed`](Self::peer_removed).
     pub fn peer_closing(&mut self, peer: PeerId) {
         if let Some(r) = &mut self.routing {
-            r.remove(peer);
+            // Its last messages are still read, with its routing id in front.
+            r.retire(peer);
         }
         match &mut self.outbound {
             Out::LoadBalance(lb) => lb.remove(peer),
@@ -410,6 +411,9 @@ impl Pattern {
     /// The peer is gone.
     pub fn peer_removed(&mut self, peer: PeerId) {
         self.peer_closing(peer);
+        if let Some(r) = &mut self.routing {
+            r.remove(peer);
+        }
         self.peers.retain(|p| *p != peer);
         self.inbound.remove(peer);
     }
@@ -846,6 +850,34 @@ mod tests {
             router.send(Message::from_frames(["alice", "x"]), &mut pipes),
             Err(SendError::Unroutable(_))
         ));
+    }
+
+    #[test]
+    fn router_reads_what_a_closing_peer_sent_with_its_id_and_routes_nothing_to_it() {
+        let mut router = preset::router();
+        router.set_router_mandatory(true);
+        let mut pipes = FakePipes::default();
+        ready(&mut router, &mut pipes, 1, Some("alice"));
+        pipes.deliver(PeerId(1), Message::from("last words"));
+        router.peer_closing(PeerId(1));
+        assert_eq!(
+            text(&router.recv(&mut pipes).unwrap()),
+            ["alice", "last words"]
+        );
+        assert!(matches!(
+            router.send(Message::from_frames(["alice", "x"]), &mut pipes),
+            Err(SendError::Unroutable(_))
+        ));
+        // A newcomer may take the id while the old peer is still draining.
+        ready(&mut router, &mut pipes, 2, Some("alice"));
+        router.peer_removed(PeerId(1));
+        router
+            .send(
+                Message::from_frames(["alice", "to the new one"]),
+                &mut pipes,
+            )
+            .unwrap();
+        assert_eq!(text(&pipes.sent(PeerId(2))[0]), ["to the new one"]);
     }
 
     #[test]

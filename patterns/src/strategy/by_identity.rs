@@ -101,7 +101,22 @@ impl RoutingTable {
     /// Forgets a peer.
     pub fn remove(&mut self, peer: PeerId) {
         if let Some(id) = self.by_peer.remove(&peer) {
-            self.by_id.remove(&id);
+            self.free(&id, peer);
+        }
+    }
+
+    /// The peer is closing: nothing more is routed to it, and its routing id is free for a
+    /// newcomer, but what it sent before it went still carries its id.
+    pub fn retire(&mut self, peer: PeerId) {
+        if let Some(id) = self.by_peer.get(&peer).cloned() {
+            self.free(&id, peer);
+        }
+    }
+
+    /// `id` no longer routes to `peer` (another peer may have it now).
+    fn free(&mut self, id: &Bytes, peer: PeerId) {
+        if self.by_id.get(id) == Some(&peer) {
+            self.by_id.remove(id);
         }
     }
 
