@@ -3,11 +3,13 @@ ZWS 2.0 with the NULL mechanism by hand, for tests/ws.rs. Never part of zvtran.
 
 usage:
   zws_peer.py client URI COUNT   connects offering ZWS2.0 (no mechanism: no READY, the only
-                                 subprotocol a browser can name), sends COUNT messages "w0"..
-                                 (the last as two frames), prints "SENT"
+                                 subprotocol a browser can name), sends its routing id (empty)
+                                 and COUNT messages "w0".. (the last as two frames), prints
+                                 "SENT"
   zws_peer.py server COUNT       serves on 127.0.0.1 (prints "PORT n"), accepts one client,
-                                 choosing ZWS2.0, prints each message's frames as
-                                 "MSG hex,hex", COUNT times, then "DONE"
+                                 choosing ZWS2.0, exchanges routing ids (each side's first
+                                 message), prints each message's frames as "MSG hex,hex", COUNT
+                                 times, then "DONE"
 
 The websockets library refuses "ZWS2.0/NULL" as a subprotocol name (`/` is not allowed in an
 HTTP token), as browsers do.
@@ -46,6 +48,7 @@ def recv_message(ws):
 def client(uri, count):
     with connect(uri, subprotocols=["ZWS2.0"]) as ws:
         assert ws.subprotocol == "ZWS2.0", ws.subprotocol
+        ws.send(b"\x00")  # our routing id: empty
         for i in range(count - 1):
             ws.send(b"\x00" + b"w%d" % i)
         ws.send(bytes([MORE]) + b"last")
@@ -56,6 +59,9 @@ def client(uri, count):
 def server(count):
     def handler(ws):
         assert ws.subprotocol == "ZWS2.0", ws.subprotocol
+        ws.send(b"\x00")  # our routing id: empty
+        first = ws.recv()
+        assert first == b"\x00", f"the client's routing id comes first: {first!r}"
         for _ in range(count):
             print("MSG", ",".join(recv_message(ws)), flush=True)
         print("DONE", flush=True)

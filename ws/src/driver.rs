@@ -5,9 +5,11 @@
 //! looks like a ZMTP stream (a NULL greeting, then ZMTP frames), towards the network it speaks
 //! WebSocket, one binary message per ZMTP frame whose first octet says more (1) or command (2).
 //! The core's greeting is not sent (ZWS has none: the subprotocol names the mechanism). With
-//! `ZWS2.0/NULL` READY, heartbeats, subscriptions and messages pass as frames; with bare
-//! `ZWS2.0` (what a browser can offer) no READY travels: the transport gives the core a READY
-//! from a peer of a compatible type and keeps the core's own READY off the wire.
+//! `ZWS2.0/NULL` READY, heartbeats, subscriptions and messages pass as frames. With bare
+//! `ZWS2.0` (what a browser can offer) no READY travels; as libzmq does, each side's first
+//! message is its routing id (often empty). The transport sends the socket's routing id in
+//! place of the core's READY, and gives the core a READY from a peer of a compatible type,
+//! with the peer's routing id as its Identity, when that first message arrives.
 
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
@@ -27,7 +29,8 @@ pub const SCHEME: &str = "ws";
 
 /// ZWS 2.0 with the NULL mechanism: the peers exchange READY (preferred).
 pub const NULL_PROTOCOL: &str = "ZWS2.0/NULL";
-/// ZWS 2.0 with no mechanism: messages at once, no READY. Browsers can only offer this one
+/// ZWS 2.0 with no mechanism: no READY, and each side's first message is its routing id
+/// (libzmq's convention; a browser page sends an empty one). Browsers can only offer this one
 /// (a subprotocol name may not contain `/` in the WebSocket API), and strict HTTP servers
 /// refuse a header that offers `ZWS2.0/NULL`; so zvtran's clients offer this one, and its
 /// servers take either.
@@ -232,6 +235,8 @@ enum Outgoing {
     },
     /// Dropping `left` body octets (the core's READY under bare ZWS2.0).
     Skip { left: u64 },
+    /// Collecting a command's body (`left` octets still to come), to send once whole.
+    Command { left: u64, body: Vec<u8> },
 }
 
 struct WsStream {
@@ -250,6 +255,10 @@ struct WsStream {
     socket_type: zmtp::SocketType,
     /// Bare ZWS2.0 and the core's READY not yet skipped.
     skip_ready: bool,
+    /// Bare ZWS2.0 and the peer's first message, its routing id, not yet arrived.
+    awaiting_routing_id: bool,
+    /// The routing id sent first under bare ZWS2.0.
+    routing_id: Vec<u8>,
 }
 
 /// Octets read from the stream per call.
@@ -267,6 +276,12 @@ impl WsStream {
             decoder: Decoder::new(role, max_message(options)),
             socket_type: options.socket_type,
             skip_ready: false,
+            awaiting_routing_id: false,
+            routing_id: options
+                .routing_id
+                .as_ref()
+                .map(|id| id.to_vec())
+                .unwrap_or_default(),
             to_core: BytesMut::new(),
             out: Vec::new(),
             early: Vec::new(),
@@ -426,27 +441,51 @@ impl WsStream {
         }
     }
 
-    /// The upgrade is done: the core gets its peer's greeting (and under bare ZWS2.0 a READY
-    /// from a compatible peer), and what it wrote meanwhile follows the handshake out.
+    /// The upgrade is done: the core gets its peer's greeting, and what it wrote meanwhile
+    /// follows the handshake out. Under bare ZWS2.0 our routing id goes first.
     fn open(&mut self, bare: bool) {
         self.state = State::Open;
         self.to_core.extend_from_slice(&null_greeting());
         if bare {
-            let theirs = zmtp::SocketType::ALL
-                .into_iter()
-                .find(|t| self.socket_type.is_compatible(*t))
-                .unwrap_or(self.socket_type);
-            let value = theirs.as_str().as_bytes();
-            let mut body = b"\x05READY\x0bSocket-Type".to_vec();
-            body.extend_from_slice(&(value.len() as u32).to_be_bytes());
-            body.extend_from_slice(value);
-            self.to_core.extend_from_slice(&[0x04, body.len() as u8]);
-            self.to_core.extend_from_slice(&body);
             self.skip_ready = true;
+            self.awaiting_routing_id = true;
+            let mask = self.mask();
+            let mut first = vec![0u8];
+            first.extend_from_slice(&self.routing_id);
+            encode_frame(Opcode::Binary, true, &first, mask, &mut self.out);
         }
         let early = std::mem::take(&mut self.early);
         self.translate(&early);
         let _ = self.push_some();
+    }
+
+    /// Under bare ZWS2.0, the READY the core expects: from a peer of a type compatible with
+    /// ours, with `routing_id` (the peer's first message) as its Identity.
+    fn synthesized_ready(&self, routing_id: &[u8]) -> Vec<u8> {
+        let theirs = zmtp::SocketType::ALL
+            .into_iter()
+            .find(|t| self.socket_type.is_compatible(*t))
+            .unwrap_or(self.socket_type);
+        let mut body = b"\x05READY".to_vec();
+        let mut property = |name: &[u8], value: &[u8]| {
+            body.push(name.len() as u8);
+            body.extend_from_slice(name);
+            body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            body.extend_from_slice(value);
+        };
+        property(b"Socket-Type", theirs.as_str().as_bytes());
+        if !routing_id.is_empty() {
+            property(b"Identity", routing_id);
+        }
+        let mut frame = Vec::with_capacity(body.len() + 9);
+        if body.len() > 255 {
+            frame.push(0x06);
+            frame.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        } else {
+            frame.extend_from_slice(&[0x04, body.len() as u8]);
+        }
+        frame.extend_from_slice(&body);
+        frame
     }
 
     fn on_event(&mut self, event: Event) -> io::Result<()> {
@@ -457,6 +496,18 @@ impl WsStream {
                 };
                 if flags & !0x03 != 0 {
                     return Err(fatal(format!("WebSocket: unknown ZWS flags {flags:#x}")));
+                }
+                if self.awaiting_routing_id {
+                    if flags != 0 || body.len() > 255 {
+                        return Err(fatal(
+                            "WebSocket: under bare ZWS2.0 the first message is a routing id: \
+                             one frame of at most 255 octets",
+                        ));
+                    }
+                    self.awaiting_routing_id = false;
+                    let ready = self.synthesized_ready(body);
+                    self.to_core.extend_from_slice(&ready);
+                    return Ok(());
                 }
                 let mut zmtp = u8::from(flags & 1 != 0) | if flags & 2 != 0 { 4 } else { 0 };
                 if body.len() > 255 {
@@ -525,7 +576,17 @@ impl WsStream {
                         };
                         continue;
                     }
-                    let zws = u8::from(flags & 1 != 0) | if flags & 4 != 0 { 2 } else { 0 };
+                    if flags & 4 != 0 {
+                        self.outgoing = Outgoing::Command {
+                            left: len,
+                            body: Vec::with_capacity(len.min(4096) as usize),
+                        };
+                        if len == 0 {
+                            self.send_command(&[], out);
+                        }
+                        continue;
+                    }
+                    let zws = u8::from(flags & 1 != 0);
                     let mask = self.mask();
                     encode_header(Opcode::Binary, true, len + 1, mask, out);
                     let start = out.len();
@@ -542,6 +603,16 @@ impl WsStream {
                             offset: 1,
                         }
                     };
+                }
+                Outgoing::Command { left, body } => {
+                    let n = (*left).min(data.len() as u64) as usize;
+                    body.extend_from_slice(&data[..n]);
+                    *left -= n as u64;
+                    data = &data[n..];
+                    if *left == 0 {
+                        let body = std::mem::take(body);
+                        self.send_command(&body, out);
+                    }
                 }
                 Outgoing::Skip { left } => {
                     let n = (*left).min(data.len() as u64) as usize;
@@ -567,6 +638,28 @@ impl WsStream {
                 }
             }
         }
+    }
+}
+
+impl WsStream {
+    /// A whole command from the core, onto the network. SUBSCRIBE and CANCEL go as libzmq's
+    /// WebSocket transport sends them: a message whose first octet is 1 (subscribe) or 0
+    /// (cancel), then the topic; libzmq does not take them as commands. Others go as commands.
+    fn send_command(&mut self, body: &[u8], out: &mut Vec<u8>) {
+        self.outgoing = Outgoing::Header(Vec::with_capacity(9));
+        let mut frame = Vec::with_capacity(body.len() + 2);
+        if let Some(topic) = body.strip_prefix(b"\x09SUBSCRIBE") {
+            frame.extend_from_slice(&[0, 1]);
+            frame.extend_from_slice(topic);
+        } else if let Some(topic) = body.strip_prefix(b"\x06CANCEL") {
+            frame.extend_from_slice(&[0, 0]);
+            frame.extend_from_slice(topic);
+        } else {
+            frame.push(2);
+            frame.extend_from_slice(body);
+        }
+        let mask = self.mask();
+        encode_frame(Opcode::Binary, true, &frame, mask, out);
     }
 }
 
