@@ -5,7 +5,6 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -13,21 +12,9 @@ use zvtran::{Context, Message, SocketType};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The helper binary; fails with how to build it when it is missing (never skips).
-fn udp_peer() -> PathBuf {
-    let path = support::root().join("tests/udp-peer/target/release/udp-peer");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --release --manifest-path tests/udp-peer/Cargo.toml` \
-         (./scripts/test does; it compiles libzmq with its draft API, which needs a C++ compiler)",
-        path.display()
-    );
-    path
-}
-
 /// zvtran RADIO -> libzmq DISH: only the joined group arrives, in order.
 fn zvtran_to_libzmq(endpoint: &str) {
-    let mut dish = Command::new(udp_peer())
+    let mut dish = Command::new(support::libzmq_draft_peer())
         .args(["dish", endpoint, "weather", "1000", "3000"])
         .stdout(Stdio::piped())
         .spawn()
@@ -88,7 +75,7 @@ fn libzmq_to_zvtran(endpoint: &str) {
     let mut dish = ctx.socket(SocketType::Dish).unwrap();
     dish.join("g").unwrap();
     dish.bind(endpoint).unwrap();
-    let status = Command::new(udp_peer())
+    let status = Command::new(support::libzmq_draft_peer())
         .args(["radio", endpoint, "20", "other", "g"])
         .status()
         .unwrap();

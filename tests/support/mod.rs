@@ -24,6 +24,20 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `tests/udp-peer`: libzmq 4.3.5 built from source with its draft API (RADIO, DISH, udp, ws),
+/// as a command-line peer. Fails with how to build it when it is missing (never skips).
+#[allow(dead_code)]
+pub fn libzmq_draft_peer() -> PathBuf {
+    let path = root().join("tests/udp-peer/target/release/udp-peer");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release --manifest-path tests/udp-peer/Cargo.toml` \
+         (./scripts/test does; it compiles libzmq with its draft API, which needs a C++ compiler)",
+        path.display()
+    );
+    path
+}
+
 /// The Python interpreter that has pyzmq: `$ZVTRAN_PYTHON`, else `.venv/bin/python`. Panics with
 /// install instructions if pyzmq is missing: interop tests never skip.
 pub fn python() -> &'static Path {

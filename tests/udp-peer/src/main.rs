@@ -7,6 +7,16 @@
 //!                                               and `mean throughput:` lines
 //! udp-peer radio ENDPOINT COUNT GROUP...        connect a RADIO; send COUNT rounds, each one
 //!                                               message `body-i` to every GROUP, 1 ms apart
+//!
+//! It also serves the ws:// interop tests (this libzmq has the ws transport, a draft feature):
+//!
+//! udp-peer recv TYPE bind|connect ENDPOINT MAX TIMEOUT_MS [TOPIC]   a PULL, SUB (subscribed
+//!                                               to TOPIC) or REP: print READY, then each
+//!                                               message's frames joined by `|`; a REP answers
+//!                                               each request with `re:` and its body
+//! udp-peer send TYPE bind|connect ENDPOINT COUNT PREFIX   a PUSH, PUB or REQ: send
+//!                                               `PREFIX<i>` COUNT times (a PUB waits 500 ms for
+//!                                               subscribers first; a REQ prints each reply)
 
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::Write;
@@ -34,12 +44,115 @@ unsafe extern "C" {
     fn zmq_msg_recv(msg: *mut Msg, socket: *mut c_void, flags: c_int) -> c_int;
     fn zmq_msg_close(msg: *mut Msg) -> c_int;
     fn zmq_errno() -> c_int;
+    fn zmq_getsockopt(s: *mut c_void, option: c_int, value: *mut c_void, len: *mut usize) -> c_int;
 }
 
 const ZMQ_RADIO: c_int = 14;
 const ZMQ_DISH: c_int = 15;
 const ZMQ_RCVTIMEO: c_int = 27;
 const ZMQ_LINGER: c_int = 17;
+const ZMQ_SUBSCRIBE: c_int = 6;
+const ZMQ_RCVMORE: c_int = 13;
+
+/// The socket type a name stands for.
+fn socket_type(name: &str) -> c_int {
+    match name {
+        "PUB" => 1,
+        "SUB" => 2,
+        "REQ" => 3,
+        "REP" => 4,
+        "PULL" => 7,
+        "PUSH" => 8,
+        other => {
+            eprintln!("udp-peer: no socket type {other}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// A socket of type `kind`, bound or connected to `endpoint`, with RCVTIMEO `timeout` ms and a
+/// 1 s LINGER.
+///
+/// # Safety
+/// `ctx` is a live libzmq context.
+unsafe fn open(
+    ctx: *mut c_void,
+    kind: &str,
+    how: &str,
+    endpoint: &str,
+    timeout: c_int,
+) -> *mut c_void {
+    let endpoint = CString::new(endpoint).expect("no NUL");
+    let linger: c_int = 1000;
+    // SAFETY: a live context, a NUL-terminated string, int options of the size given.
+    unsafe {
+        let s = zmq_socket(ctx, socket_type(kind));
+        check(
+            zmq_setsockopt(s, ZMQ_RCVTIMEO, (&timeout as *const c_int).cast(), 4),
+            "RCVTIMEO",
+        );
+        check(
+            zmq_setsockopt(s, ZMQ_LINGER, (&linger as *const c_int).cast(), 4),
+            "LINGER",
+        );
+        match how {
+            "bind" => check(zmq_bind(s, endpoint.as_ptr()), "zmq_bind"),
+            _ => check(zmq_connect(s, endpoint.as_ptr()), "zmq_connect"),
+        }
+        s
+    }
+}
+
+/// Receives one message's frames; `None` on timeout.
+///
+/// # Safety
+/// `s` is a live libzmq socket.
+unsafe fn recv_frames(s: *mut c_void) -> Option<Vec<Vec<u8>>> {
+    let mut frames = Vec::new();
+    // SAFETY: a live socket and message objects initialised before use.
+    unsafe {
+        loop {
+            let mut msg = Msg([0; 64]);
+            zmq_msg_init(&mut msg);
+            if zmq_msg_recv(&mut msg, s, 0) == -1 {
+                zmq_msg_close(&mut msg);
+                return None;
+            }
+            frames.push(
+                std::slice::from_raw_parts(zmq_msg_data(&mut msg).cast::<u8>(), zmq_msg_size(&msg))
+                    .to_vec(),
+            );
+            zmq_msg_close(&mut msg);
+            let mut more: c_int = 0;
+            let mut len = std::mem::size_of::<c_int>();
+            check(
+                zmq_getsockopt(s, ZMQ_RCVMORE, (&mut more as *mut c_int).cast(), &mut len),
+                "RCVMORE",
+            );
+            if more == 0 {
+                return Some(frames);
+            }
+        }
+    }
+}
+
+/// Sends `body` as a one-frame message.
+///
+/// # Safety
+/// `s` is a live libzmq socket.
+unsafe fn send_body(s: *mut c_void, body: &[u8]) {
+    // SAFETY: a message of the body's size, filled before it is sent.
+    unsafe {
+        let mut msg = Msg([0; 64]);
+        check(zmq_msg_init_size(&mut msg, body.len()), "zmq_msg_init_size");
+        std::ptr::copy_nonoverlapping(
+            body.as_ptr(),
+            zmq_msg_data(&mut msg).cast::<u8>(),
+            body.len(),
+        );
+        check(zmq_msg_send(&mut msg, s, 0), "zmq_msg_send");
+    }
+}
 
 fn check(rc: c_int, what: &str) {
     if rc == -1 {
@@ -157,9 +270,60 @@ fn main() {
                 }
                 zmq_close(s);
             }
+            Some("recv") if args.len() >= 7 => {
+                let timeout: c_int = args[6].parse().expect("TIMEOUT_MS");
+                let s = open(ctx, &args[2], &args[3], &args[4], timeout);
+                if let Some(topic) = args.get(7) {
+                    check(
+                        zmq_setsockopt(s, ZMQ_SUBSCRIBE, topic.as_ptr().cast(), topic.len()),
+                        "SUBSCRIBE",
+                    );
+                }
+                println!("READY");
+                let _ = std::io::stdout().flush();
+                let max: u64 = args[5].parse().expect("MAX");
+                for _ in 0..max {
+                    let Some(frames) = recv_frames(s) else {
+                        break;
+                    };
+                    let shown: Vec<String> = frames
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    println!("{}", shown.join("|"));
+                    let _ = std::io::stdout().flush();
+                    if args[2] == "REP" {
+                        send_body(s, format!("re:{}", shown.join("|")).as_bytes());
+                    }
+                }
+                zmq_close(s);
+            }
+            Some("send") if args.len() == 7 => {
+                let s = open(ctx, &args[2], &args[3], &args[4], 5000);
+                if args[2] == "PUB" {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                let count: u64 = args[5].parse().expect("COUNT");
+                for i in 0..count {
+                    send_body(s, format!("{}{i}", args[6]).as_bytes());
+                    if args[2] == "REQ" {
+                        match recv_frames(s) {
+                            Some(reply) => println!("{}", String::from_utf8_lossy(&reply.concat())),
+                            None => {
+                                eprintln!("udp-peer: no reply");
+                                std::process::exit(1);
+                            }
+                        }
+                    }
+                }
+                let _ = std::io::stdout().flush();
+                zmq_close(s);
+            }
             _ => {
                 eprintln!(
-                    "usage: udp-peer dish ENDPOINT GROUP MAX TIMEOUT_MS | radio ENDPOINT COUNT GROUP..."
+                    "usage: udp-peer dish ENDPOINT GROUP MAX TIMEOUT_MS | radio ENDPOINT COUNT GROUP... \
+                     | recv TYPE bind|connect ENDPOINT MAX TIMEOUT_MS [TOPIC] \
+                     | send TYPE bind|connect ENDPOINT COUNT PREFIX"
                 );
                 std::process::exit(2);
             }
