@@ -1,5 +1,5 @@
-//! `ws://host:port/path`: ZeroMQ over WebSocket as ZWS 2.0 (RFC 45) with the NULL mechanism, a
-//! stream driver on zvtran's public driver API.
+//! `ws://host:port/path`: ZeroMQ over WebSocket as ZWS 2.0 (RFC 45) with the NULL, PLAIN or
+//! CURVE mechanism, a stream driver on zvtran's public driver API.
 //!
 //! zvtran's core speaks ZMTP 3.1 on byte streams. This transport translates: towards the core it
 //! looks like a ZMTP stream (a NULL greeting, then ZMTP frames), towards the network it speaks
@@ -36,17 +36,37 @@ pub const NULL_PROTOCOL: &str = "ZWS2.0/NULL";
 /// servers take either.
 pub const BARE_PROTOCOL: &str = "ZWS2.0";
 
+/// ZWS 2.0 with the PLAIN mechanism (RFC 24's commands, as ZWS command frames).
+pub const PLAIN_PROTOCOL: &str = "ZWS2.0/PLAIN";
+/// ZWS 2.0 with the CURVE mechanism (RFC 26's commands, as ZWS command frames).
+pub const CURVE_PROTOCOL: &str = "ZWS2.0/CURVE";
+
+/// The subprotocol a socket with `mechanism` asks for (a client) or requires (a server); none
+/// for NULL, where a server takes `ZWS2.0/NULL` or bare `ZWS2.0`.
+fn secured_protocol(mechanism: &zmtp::Mechanism) -> Option<&'static str> {
+    let name = mechanism.name();
+    if name == zmtp::MechanismName::PLAIN {
+        Some(PLAIN_PROTOCOL)
+    } else if name == zmtp::MechanismName::CURVE {
+        Some(CURVE_PROTOCOL)
+    } else {
+        None
+    }
+}
+
 /// The largest WebSocket message when the socket sets no MAXMSGSIZE.
 const DEFAULT_MAX: u64 = 256 << 20;
 
-/// A ZMTP 3.1 greeting for NULL, as the core expects from its peer.
-fn null_greeting() -> [u8; 64] {
-    let mut g = [0u8; 64];
-    g[0] = 0xff;
-    g[9] = 0x7f;
-    g[10] = 3;
-    g[11] = 1;
-    g[12..16].copy_from_slice(b"NULL");
+/// A ZMTP 3.1 greeting as the core expects it from its peer: the socket's own mechanism, and
+/// the other side of its security handshake.
+fn peer_greeting(mechanism: &zmtp::Mechanism) -> BytesMut {
+    let mut g = BytesMut::with_capacity(64);
+    zmtp::Greeting {
+        version: zmtp::Version::V3_1,
+        mechanism: mechanism.name(),
+        as_server: secured_protocol(mechanism).is_some() && !mechanism.as_server(),
+    }
+    .encode(&mut g);
     g
 }
 
@@ -140,8 +160,9 @@ impl StreamDriver for Ws {
         let inner = self.under().connect(host_port, options)?;
         let key = handshake::new_key(random16());
         let mut t = WsStream::new(inner, Role::Client, options);
+        let protocol = secured_protocol(&options.mechanism).unwrap_or(BARE_PROTOCOL);
         t.out.extend_from_slice(
-            handshake::client_request(host_port, path, &key, &[BARE_PROTOCOL]).as_bytes(),
+            handshake::client_request(host_port, path, &key, &[protocol]).as_bytes(),
         );
         t.state = State::AwaitReply { key };
         Ok(Box::new(t))
@@ -257,6 +278,8 @@ struct WsStream {
     skip_ready: bool,
     /// Bare ZWS2.0 and the peer's first message, its routing id, not yet arrived.
     awaiting_routing_id: bool,
+    /// The socket's security mechanism (the subprotocol names it).
+    mechanism: zmtp::Mechanism,
     /// The routing id sent first under bare ZWS2.0.
     routing_id: Vec<u8>,
 }
@@ -277,6 +300,7 @@ impl WsStream {
             socket_type: options.socket_type,
             skip_ready: false,
             awaiting_routing_id: false,
+            mechanism: options.mechanism.clone(),
             routing_id: options
                 .routing_id
                 .as_ref()
@@ -386,19 +410,21 @@ impl WsStream {
                     return refuse(self, 404, format!("no ZeroMQ socket at {asked}"));
                 }
                 let offered = |p: &str| request.protocols.iter().any(|o| o == p);
-                let chosen = if offered(NULL_PROTOCOL) {
-                    NULL_PROTOCOL
-                } else if offered(BARE_PROTOCOL) {
-                    BARE_PROTOCOL
-                } else {
-                    return refuse(
-                        self,
-                        400,
-                        format!(
-                            "the client offers {:?}, not {NULL_PROTOCOL} or {BARE_PROTOCOL}",
-                            request.protocols
-                        ),
-                    );
+                let chosen = match secured_protocol(&self.mechanism) {
+                    Some(required) if offered(required) => required,
+                    None if offered(NULL_PROTOCOL) => NULL_PROTOCOL,
+                    None if offered(BARE_PROTOCOL) => BARE_PROTOCOL,
+                    required => {
+                        let wanted = required.map_or_else(
+                            || format!("{NULL_PROTOCOL} or {BARE_PROTOCOL}"),
+                            str::to_string,
+                        );
+                        return refuse(
+                            self,
+                            400,
+                            format!("the client offers {:?}, not {wanted}", request.protocols),
+                        );
+                    }
                 };
                 self.out.extend_from_slice(
                     handshake::server_response(&request.key, Some(chosen)).as_bytes(),
@@ -425,12 +451,18 @@ impl WsStream {
             }
             Ok(Some((protocol, used))) => {
                 buf.advance(used);
-                let bare = match protocol.as_deref() {
-                    Some(NULL_PROTOCOL) => false,
-                    Some(BARE_PROTOCOL) => true,
-                    other => {
+                let wanted = secured_protocol(&self.mechanism);
+                let bare = match (protocol.as_deref(), wanted) {
+                    (Some(chosen), Some(wanted)) if chosen == wanted => false,
+                    (Some(NULL_PROTOCOL), None) => false,
+                    (Some(BARE_PROTOCOL), None) => true,
+                    (other, _) => {
+                        let wanted = wanted.map_or_else(
+                            || format!("{NULL_PROTOCOL} or {BARE_PROTOCOL}"),
+                            str::to_string,
+                        );
                         return Err(fatal(format!(
-                            "WebSocket: the server chose {other:?}, not {NULL_PROTOCOL} or {BARE_PROTOCOL}"
+                            "WebSocket: the server chose {other:?}, not {wanted}"
                         )));
                     }
                 };
@@ -445,7 +477,8 @@ impl WsStream {
     /// follows the handshake out. Under bare ZWS2.0 our routing id goes first.
     fn open(&mut self, bare: bool) {
         self.state = State::Open;
-        self.to_core.extend_from_slice(&null_greeting());
+        let greeting = peer_greeting(&self.mechanism);
+        self.to_core.extend_from_slice(&greeting);
         if bare {
             self.skip_ready = true;
             self.awaiting_routing_id = true;
