@@ -286,3 +286,86 @@ fn wss_with_the_tls_options_and_a_certificate_that_fails() {
             if reason.contains("certificate"))
     });
 }
+
+#[test]
+fn plain_and_curve_run_inside_their_zws_subprotocols() {
+    use zvtran::{KeyPair, SocketOption, ZapReply};
+    let ctx = Context::new().unwrap();
+    ctx.set_zap_handler(|req| match (req.username(), req.password()) {
+        (Some(b"admin"), Some(b"secret")) => ZapReply::allow("admin"),
+        (None, None) => ZapReply::allow("curve client"),
+        _ => ZapReply::deny("wrong user name or password"),
+    });
+    // PLAIN: the right password gets through; a wrong one is refused for good.
+    let mut server = ctx.socket(SocketType::Pull).unwrap();
+    server.set_option(SocketOption::PlainServer(true)).unwrap();
+    let endpoint = server.bind("ws://127.0.0.1:*/plain").unwrap();
+    let plain_client = |password: &str| {
+        let mut c = ctx.socket(SocketType::Push).unwrap();
+        c.set_option_by_name("PLAIN_USERNAME", b"admin").unwrap();
+        c.set_option_by_name("PLAIN_PASSWORD", password.as_bytes())
+            .unwrap();
+        c.set_option(SocketOption::Linger(Some(Duration::ZERO)))
+            .unwrap();
+        c
+    };
+    let mut bad = plain_client("guess");
+    let bad_events = bad.monitor();
+    bad.connect(&endpoint).unwrap();
+    bad.send(Message::from("must not arrive")).unwrap();
+    wait_event(&bad_events, "the refusal", |k| {
+        matches!(k, EventKind::HandshakeFailedAuth { status: 400, .. })
+    });
+    let mut good = plain_client("secret");
+    good.connect(&endpoint).unwrap();
+    good.send(Message::from("over ZWS2.0/PLAIN")).unwrap();
+    let got = server.recv_timeout(WAIT).unwrap();
+    assert_eq!(got, Message::from("over ZWS2.0/PLAIN"));
+    assert_eq!(
+        got.property("User-Id").map(|v| v.to_vec()),
+        Some(b"admin".to_vec())
+    );
+
+    // CURVE: a client that knows the server's key.
+    let server_keys = KeyPair::generate();
+    let client_keys = KeyPair::generate();
+    let mut server = ctx.socket(SocketType::Rep).unwrap();
+    server.set_option(SocketOption::CurveServer(true)).unwrap();
+    server
+        .set_option(SocketOption::CurveSecretKey(server_keys.secret.clone()))
+        .unwrap();
+    let endpoint = server.bind("ws://127.0.0.1:*/curve").unwrap();
+    let mut client = ctx.socket(SocketType::Req).unwrap();
+    client
+        .set_option(SocketOption::CurveServerKey(server_keys.public))
+        .unwrap();
+    client
+        .set_option(SocketOption::CurvePublicKey(client_keys.public))
+        .unwrap();
+    client
+        .set_option(SocketOption::CurveSecretKey(client_keys.secret.clone()))
+        .unwrap();
+    client.connect(&endpoint).unwrap();
+    client.send(Message::from("sealed")).unwrap();
+    assert_eq!(server.recv_timeout(WAIT).unwrap(), Message::from("sealed"));
+    server.send(Message::from("sealed back")).unwrap();
+    assert_eq!(
+        client.recv_timeout(WAIT).unwrap(),
+        Message::from("sealed back")
+    );
+
+    // A NULL client cannot reach a PLAIN server: the server refuses the upgrade.
+    let mut server = ctx.socket(SocketType::Pull).unwrap();
+    server.set_option(SocketOption::PlainServer(true)).unwrap();
+    let events = server.monitor();
+    let endpoint = server.bind("ws://127.0.0.1:*/plain2").unwrap();
+    let mut null = ctx.socket(SocketType::Push).unwrap();
+    null.set_option(SocketOption::Linger(Some(Duration::ZERO)))
+        .unwrap();
+    null.connect(&endpoint).unwrap();
+    wait_event(
+        &events,
+        "the refused upgrade",
+        |k| matches!(k, EventKind::HandshakeFailed { reason, .. } if reason.contains("ZWS2.0/PLAIN")),
+    );
+}

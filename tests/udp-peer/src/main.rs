@@ -17,6 +17,10 @@
 //! udp-peer send TYPE bind|connect ENDPOINT COUNT PREFIX   a PUSH, PUB or REQ: send
 //!                                               `PREFIX<i>` COUNT times (a PUB waits 500 ms for
 //!                                               subscribers first; a REQ prints each reply)
+//!
+//! With `PEER_PLAIN=server` the socket is a PLAIN server, with a ZAP handler (libzmq refuses
+//! PLAIN clients without one) that admits any user, whose name becomes the User-Id; with
+//! `PEER_PLAIN=user:password` a PLAIN client.
 
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::io::Write;
@@ -53,6 +57,9 @@ const ZMQ_RCVTIMEO: c_int = 27;
 const ZMQ_LINGER: c_int = 17;
 const ZMQ_SUBSCRIBE: c_int = 6;
 const ZMQ_RCVMORE: c_int = 13;
+const ZMQ_PLAIN_SERVER: c_int = 44;
+const ZMQ_PLAIN_USERNAME: c_int = 45;
+const ZMQ_PLAIN_PASSWORD: c_int = 46;
 
 /// The socket type a name stands for.
 fn socket_type(name: &str) -> c_int {
@@ -95,6 +102,33 @@ unsafe fn open(
             zmq_setsockopt(s, ZMQ_LINGER, (&linger as *const c_int).cast(), 4),
             "LINGER",
         );
+        match std::env::var("PEER_PLAIN").ok().as_deref() {
+            None => {}
+            Some("server") => {
+                admit_everyone(ctx);
+                let one: c_int = 1;
+                check(
+                    zmq_setsockopt(s, ZMQ_PLAIN_SERVER, (&one as *const c_int).cast(), 4),
+                    "PLAIN_SERVER",
+                );
+            }
+            Some(credentials) => {
+                let (user, password) = credentials.split_once(':').expect("user:password");
+                check(
+                    zmq_setsockopt(s, ZMQ_PLAIN_USERNAME, user.as_ptr().cast(), user.len()),
+                    "PLAIN_USERNAME",
+                );
+                check(
+                    zmq_setsockopt(
+                        s,
+                        ZMQ_PLAIN_PASSWORD,
+                        password.as_ptr().cast(),
+                        password.len(),
+                    ),
+                    "PLAIN_PASSWORD",
+                );
+            }
+        }
         match how {
             "bind" => check(zmq_bind(s, endpoint.as_ptr()), "zmq_bind"),
             _ => check(zmq_connect(s, endpoint.as_ptr()), "zmq_connect"),
@@ -134,6 +168,59 @@ unsafe fn recv_frames(s: *mut c_void) -> Option<Vec<Vec<u8>>> {
             }
         }
     }
+}
+
+/// Sends `frames` as one message.
+///
+/// # Safety
+/// `s` is a live libzmq socket.
+unsafe fn send_frames(s: *mut c_void, frames: &[&[u8]]) {
+    const ZMQ_SNDMORE: c_int = 2;
+    for (i, body) in frames.iter().enumerate() {
+        let more = if i + 1 < frames.len() { ZMQ_SNDMORE } else { 0 };
+        // SAFETY: a message of the body's size, filled before it is sent.
+        unsafe {
+            let mut msg = Msg([0; 64]);
+            check(zmq_msg_init_size(&mut msg, body.len()), "zmq_msg_init_size");
+            std::ptr::copy_nonoverlapping(
+                body.as_ptr(),
+                zmq_msg_data(&mut msg).cast::<u8>(),
+                body.len(),
+            );
+            check(zmq_msg_send(&mut msg, s, more), "zmq_msg_send");
+        }
+    }
+}
+
+/// A ZAP handler (RFC 27) on its own thread that admits every request, the user name (if
+/// any) as User-Id.
+///
+/// # Safety
+/// `ctx` is a live libzmq context that outlives the process's use of it.
+unsafe fn admit_everyone(ctx: *mut c_void) {
+    let endpoint = CString::new("inproc://zeromq.zap.01").expect("no NUL");
+    // SAFETY: a live context; the socket stays on the thread below.
+    let s = unsafe {
+        let s = zmq_socket(ctx, socket_type("REP"));
+        check(zmq_bind(s, endpoint.as_ptr()), "zmq_bind ZAP");
+        s as usize
+    };
+    std::thread::spawn(move || {
+        let s = s as *mut c_void;
+        loop {
+            // SAFETY: the handler's own live socket.
+            unsafe {
+                let Some(request) = recv_frames(s) else {
+                    // The context is ending (it waits for this socket to close).
+                    zmq_close(s);
+                    return;
+                };
+                let id: &[u8] = request.get(1).map_or(&[], Vec::as_slice);
+                let user: &[u8] = request.get(6).map_or(&[], Vec::as_slice);
+                send_frames(s, &[b"1.0", id, b"200", b"OK", user, b""]);
+            }
+        }
+    });
 }
 
 /// Sends `body` as a one-frame message.
