@@ -80,9 +80,9 @@ impl Context {
         registry.register(Arc::new(Stream(Arc::new(zvtran_tls::Tls))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::plain()))));
         registry.register(Arc::new(Stream(Arc::new(zvtran_ws::Ws::secure()))));
-        registry.register(Arc::new(zvtran_persist::Sqlite));
-        registry.register(Arc::new(zvtran_persist::Postgres::new()));
-        registry.register(Arc::new(zvtran_persist::Postgres::postgresql()));
+        registry.register(Arc::new(zvtran_persist::Queues::sqlite()));
+        registry.register(Arc::new(zvtran_persist::Queues::postgres()));
+        registry.register(Arc::new(zvtran_persist::Queues::postgresql()));
         let inproc = Arc::new(Inproc::default());
         registry.register(inproc.clone());
         registry.register(Arc::new(Udp));

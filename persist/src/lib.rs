@@ -56,33 +56,57 @@ const IDLE: Duration = Duration::from_millis(20);
 /// How long a PostgreSQL reader waits for a notification before it looks at its socket again.
 const LISTEN: Duration = Duration::from_millis(50);
 
-/// The `sqlite://` driver.
-#[derive(Debug, Default)]
-pub struct Sqlite;
-
-/// The `postgres://` (or `postgresql://`) driver.
+/// A queue driver: `sqlite://`, `postgres://` or `postgresql://` (PostgreSQL's URLs use both).
 #[derive(Debug)]
-pub struct Postgres {
+pub struct Queues {
     scheme: &'static str,
 }
 
-impl Postgres {
-    /// The driver for `postgres://`.
-    pub fn new() -> Postgres {
-        Postgres { scheme: "postgres" }
+impl Queues {
+    /// `sqlite:///path/file.db?queue=NAME`.
+    pub fn sqlite() -> Queues {
+        Queues { scheme: "sqlite" }
     }
 
-    /// The driver for `postgresql://`, the other scheme PostgreSQL's URLs use.
-    pub fn postgresql() -> Postgres {
-        Postgres {
+    /// `postgres://user@host:port/database?queue=NAME`.
+    pub fn postgres() -> Queues {
+        Queues { scheme: "postgres" }
+    }
+
+    /// `postgresql://…`, the same as `postgres://`.
+    pub fn postgresql() -> Queues {
+        Queues {
             scheme: "postgresql",
         }
     }
-}
 
-impl Default for Postgres {
-    fn default() -> Postgres {
-        Postgres::new()
+    /// The store an endpoint's thread will use, for `location` (the address without `queue=`).
+    fn store(&self, endpoint: &str, location: &str) -> Result<Box<dyn Store>, DriverError> {
+        if self.scheme == "sqlite" {
+            let store = sqlite::SqliteStore::open(location, store::owner_token()).map_err(|e| {
+                DriverError::Io {
+                    endpoint: endpoint.to_string(),
+                    source: std::io::Error::other(e),
+                }
+            })?;
+            return Ok(Box::new(store));
+        }
+        // The rest is PostgreSQL's own URL, checked now; the server is reached on the
+        // endpoint's thread, and again whenever the connection is lost.
+        let mut config: ::postgres::Config =
+            format!("postgresql://{location}")
+                .parse()
+                .map_err(|e| DriverError::Options {
+                    endpoint: endpoint.to_string(),
+                    reason: format!("not a PostgreSQL URL: {e}"),
+                })?;
+        config
+            .application_name("zvtran")
+            .connect_timeout(Duration::from_secs(5));
+        Ok(Box::new(postgres::PgStore::new(
+            config,
+            store::owner_token(),
+        )))
     }
 }
 
@@ -244,45 +268,7 @@ fn start(
     })
 }
 
-impl Driver for Sqlite {
-    fn scheme(&self) -> &str {
-        "sqlite"
-    }
-
-    fn bind(
-        &self,
-        address: &str,
-        link: &SocketLink,
-    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
-        self.connect(address, link)
-    }
-
-    fn connect(
-        &self,
-        address: &str,
-        link: &SocketLink,
-    ) -> Result<Box<dyn EndpointHandle>, DriverError> {
-        let endpoint = format!("sqlite://{address}");
-        let (path, queue) = split_queue("sqlite", address, "sqlite:///path/file.db?queue=NAME")?;
-        let store = sqlite::SqliteStore::open(&path, store::owner_token()).map_err(|e| {
-            DriverError::Io {
-                endpoint: endpoint.clone(),
-                source: std::io::Error::other(e),
-            }
-        })?;
-        start(endpoint, queue, link, Box::new(store))
-    }
-
-    fn capabilities(&self, _address: &str) -> Capabilities {
-        Capabilities::MESSAGE
-    }
-
-    fn option_names(&self) -> &[&'static str] {
-        &[QUEUE_DEPTH, QUEUE_MAX_ATTEMPTS, QUEUE_LEASE, QUEUE_ACK]
-    }
-}
-
-impl Driver for Postgres {
+impl Driver for Queues {
     fn scheme(&self) -> &str {
         self.scheme
     }
@@ -301,25 +287,14 @@ impl Driver for Postgres {
         link: &SocketLink,
     ) -> Result<Box<dyn EndpointHandle>, DriverError> {
         let endpoint = format!("{}://{address}", self.scheme);
-        let (location, queue) = split_queue(
-            self.scheme,
-            address,
-            "postgres://user@host:5432/database?queue=NAME",
-        )?;
-        // The rest is PostgreSQL's own URL, checked now; the server is reached on the
-        // endpoint's thread, and again whenever the connection is lost.
-        let mut config: ::postgres::Config =
-            format!("postgresql://{location}")
-                .parse()
-                .map_err(|e| DriverError::Options {
-                    endpoint: endpoint.clone(),
-                    reason: format!("not a PostgreSQL URL: {e}"),
-                })?;
-        config
-            .application_name("zvtran")
-            .connect_timeout(Duration::from_secs(5));
-        let store = postgres::PgStore::new(config, store::owner_token());
-        start(endpoint, queue, link, Box::new(store))
+        let example = if self.scheme == "sqlite" {
+            "sqlite:///path/file.db?queue=NAME"
+        } else {
+            "postgres://user@host:5432/database?queue=NAME"
+        };
+        let (location, queue) = split_queue(self.scheme, address, example)?;
+        let store = self.store(&endpoint, &location)?;
+        start(endpoint, queue, link, store)
     }
 
     fn capabilities(&self, _address: &str) -> Capabilities {
