@@ -8,7 +8,6 @@
 //! address its beacon came from, as zyre does.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,15 +74,7 @@ fn fill_host(endpoint: &str, from: IpAddr) -> String {
 
 /// A random id for one announcer, so a follower that hears it on several paths connects once.
 fn instance_id() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
+    zvtran_drivers::random::random_u64()
 }
 
 fn prefix(name: &str) -> Bytes {

@@ -19,6 +19,7 @@ pub mod message;
 pub mod monitor;
 pub mod options;
 pub mod pipe;
+pub mod random;
 pub mod stream;
 pub mod tcp;
 pub mod udp;

@@ -63,12 +63,6 @@ pub trait Store: Send {
 
 /// A token that marks this reader's claims: different for every reader.
 pub fn owner_token() -> i64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        h.write_u128(t.as_nanos());
-    }
     // Positive, so it never matches the "nobody" owner 0.
-    (h.finish() >> 1) as i64 | 1
+    (zvtran_drivers::random::random_u64() >> 1) as i64 | 1
 }

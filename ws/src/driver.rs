@@ -11,7 +11,6 @@
 //! place of the core's READY, and gives the core a READY from a peer of a compatible type,
 //! with the peer's routing id as its Identity, when that first message arrives.
 
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 
 use bytes::{Buf, BytesMut};
@@ -193,14 +192,7 @@ impl Ws {
 fn random16() -> [u8; 16] {
     let mut out = [0u8; 16];
     for half in out.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
-        half.copy_from_slice(&h.finish().to_le_bytes());
+        half.copy_from_slice(&zvtran_drivers::random::random_u64().to_le_bytes());
     }
     out
 }
