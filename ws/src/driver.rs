@@ -2,7 +2,7 @@
 //! CURVE mechanism, a stream driver on zvtran's public driver API.
 //!
 //! zvtran's core speaks ZMTP 3.1 on byte streams. This transport translates: towards the core it
-//! looks like a ZMTP stream (a NULL greeting, then ZMTP frames), towards the network it speaks
+//! looks like a ZMTP stream (a greeting, then ZMTP frames), towards the network it speaks
 //! WebSocket, one binary message per ZMTP frame whose first octet says more (1) or command (2).
 //! The core's greeting is not sent (ZWS has none: the subprotocol names the mechanism). With
 //! `ZWS2.0/NULL` READY, heartbeats, subscriptions and messages pass as frames. With bare
@@ -270,8 +270,10 @@ struct WsStream {
     skip_ready: bool,
     /// Bare ZWS2.0 and the peer's first message, its routing id, not yet arrived.
     awaiting_routing_id: bool,
-    /// The socket's security mechanism (the subprotocol names it).
-    mechanism: zmtp::Mechanism,
+    /// The subprotocol the socket's mechanism needs (none for NULL).
+    secured: Option<&'static str>,
+    /// The greeting the core gets from its peer once the upgrade is done.
+    greeting: BytesMut,
     /// The routing id sent first under bare ZWS2.0.
     routing_id: Vec<u8>,
 }
@@ -292,7 +294,8 @@ impl WsStream {
             socket_type: options.socket_type,
             skip_ready: false,
             awaiting_routing_id: false,
-            mechanism: options.mechanism.clone(),
+            secured: secured_protocol(&options.mechanism),
+            greeting: peer_greeting(&options.mechanism),
             routing_id: options
                 .routing_id
                 .as_ref()
@@ -402,7 +405,7 @@ impl WsStream {
                     return refuse(self, 404, format!("no ZeroMQ socket at {asked}"));
                 }
                 let offered = |p: &str| request.protocols.iter().any(|o| o == p);
-                let chosen = match secured_protocol(&self.mechanism) {
+                let chosen = match self.secured {
                     Some(required) if offered(required) => required,
                     None if offered(NULL_PROTOCOL) => NULL_PROTOCOL,
                     None if offered(BARE_PROTOCOL) => BARE_PROTOCOL,
@@ -443,7 +446,7 @@ impl WsStream {
             }
             Ok(Some((protocol, used))) => {
                 buf.advance(used);
-                let wanted = secured_protocol(&self.mechanism);
+                let wanted = self.secured;
                 let bare = match (protocol.as_deref(), wanted) {
                     (Some(chosen), Some(wanted)) if chosen == wanted => false,
                     (Some(NULL_PROTOCOL), None) => false,
@@ -469,7 +472,7 @@ impl WsStream {
     /// follows the handshake out. Under bare ZWS2.0 our routing id goes first.
     fn open(&mut self, bare: bool) {
         self.state = State::Open;
-        let greeting = peer_greeting(&self.mechanism);
+        let greeting = std::mem::take(&mut self.greeting);
         self.to_core.extend_from_slice(&greeting);
         if bare {
             self.skip_ready = true;
