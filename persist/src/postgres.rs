@@ -17,6 +17,8 @@ pub struct PgStore {
     config: Config,
     client: Option<Client>,
     owner: i64,
+    /// A connection was made since the last wait: notifications sent before it were missed.
+    reconnected: bool,
 }
 
 impl PgStore {
@@ -26,6 +28,7 @@ impl PgStore {
             config,
             client: None,
             owner,
+            reconnected: false,
         }
     }
 
@@ -54,6 +57,7 @@ impl PgStore {
             tx.commit()?;
             client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
             self.client = Some(client);
+            self.reconnected = true;
         }
         Ok(self.client.as_mut().expect("connected above"))
     }
@@ -190,9 +194,16 @@ impl Store for PgStore {
     }
 
     fn wait_for_news(&mut self, queue: &str, timeout: Duration) -> bool {
-        let Ok(client) = self.client() else {
+        if self.client().is_err() {
             // No server: wait before trying again.
             std::thread::sleep(timeout);
+            return false;
+        }
+        if std::mem::take(&mut self.reconnected) {
+            // Whatever was written while we were away is news.
+            return true;
+        }
+        let Some(client) = self.client.as_mut() else {
             return false;
         };
         let mut news = client.notifications();
