@@ -81,7 +81,12 @@ impl Queues {
     }
 
     /// The store an endpoint's thread will use, for `location` (the address without `queue=`).
-    fn store(&self, endpoint: &str, location: &str) -> Result<Box<dyn Store>, DriverError> {
+    fn store(
+        &self,
+        endpoint: &str,
+        location: &str,
+        link: &SocketLink,
+    ) -> Result<Box<dyn Store>, DriverError> {
         if self.scheme == "sqlite" {
             let store = sqlite::SqliteStore::open(location, store::owner_token()).map_err(|e| {
                 DriverError::Io {
@@ -103,8 +108,30 @@ impl Queues {
         config
             .application_name("zvtran")
             .connect_timeout(Duration::from_secs(5));
+        // TLS (1.3, rustls) when the socket names the CAs to check the server against, with
+        // tls+tcp://'s options: the URL's sslmode says whether it is required (`require`) or
+        // only preferred (the default).
+        let options = link.options();
+        let tls = match options.transport_option(zvtran_tls::TRUSTED_ROOTS) {
+            None => None,
+            Some(_) => {
+                // rust-postgres checks the certificate against the URL's host itself: the name
+                // client_config derives is not used.
+                let (tls, _) =
+                    zvtran_tls::client_config(options, "localhost:0").map_err(|reason| {
+                        DriverError::Options {
+                            endpoint: endpoint.to_string(),
+                            reason,
+                        }
+                    })?;
+                Some(tokio_postgres_rustls::MakeRustlsConnect::new(
+                    (*tls).clone(),
+                ))
+            }
+        };
         Ok(Box::new(postgres::PgStore::new(
             config,
+            tls,
             store::owner_token(),
         )))
     }
@@ -293,7 +320,7 @@ impl Driver for Queues {
             "postgres://user@host:5432/database?queue=NAME"
         };
         let (location, queue) = split_queue(self.scheme, address, example)?;
-        let store = self.store(&endpoint, &location)?;
+        let store = self.store(&endpoint, &location, link)?;
         start(endpoint, queue, link, store)
     }
 
@@ -330,8 +357,24 @@ impl QueueEnd {
     fn write(&mut self, stop: &StopFlag) {
         let closed = wake_on_news(&self.pipe);
         let mut batch = Vec::new();
+        // When the socket let go: what is left is stored within LINGER, or given up.
+        let mut closing: Option<Instant> = None;
         loop {
             let last = stop.load(Ordering::Acquire) || closed.load(Ordering::Acquire);
+            if last {
+                let since = *closing.get_or_insert_with(Instant::now);
+                let linger = self.link.options().linger();
+                if linger.is_some_and(|l| since.elapsed() >= l) {
+                    let left = batch.len() + std::iter::from_fn(|| self.pipe.try_recv()).count();
+                    if left > 0 {
+                        self.report(
+                            "closed with messages it could not store (LINGER ran out)",
+                            left,
+                        );
+                    }
+                    return;
+                }
+            }
             // At the depth limit, take nothing: the socket's queue fills and its sends block,
             // as at a high-water mark.
             let room = match self.limits.depth {
