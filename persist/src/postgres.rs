@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::store::{Claimed, Store, StoreError};
 
@@ -15,6 +16,8 @@ const CHANNEL: &str = "zvtran_queue";
 /// server.
 pub struct PgStore {
     config: Config,
+    /// TLS with the socket's trusted roots, when it names some; plain otherwise.
+    tls: Option<MakeRustlsConnect>,
     client: Option<Client>,
     owner: i64,
     /// A connection was made since the last wait: notifications sent before it were missed.
@@ -22,10 +25,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// A store for the database `config` names; the connection is made on first use.
-    pub fn new(config: Config, owner: i64) -> PgStore {
+    /// A store for the database `config` names, over TLS with `tls` if given; the connection
+    /// is made on first use.
+    pub fn new(config: Config, tls: Option<MakeRustlsConnect>, owner: i64) -> PgStore {
         PgStore {
             config,
+            tls,
             client: None,
             owner,
             reconnected: false,
@@ -38,7 +43,10 @@ impl PgStore {
             self.client = None;
         }
         if self.client.is_none() {
-            let mut client = self.config.connect(NoTls)?;
+            let mut client = match &self.tls {
+                Some(tls) => self.config.connect(tls.clone())?,
+                None => self.config.connect(NoTls)?,
+            };
             // Creating the table is serialised: two first users at once would otherwise race
             // on the catalogue.
             let mut tx = client.transaction()?;
