@@ -595,3 +595,72 @@ fn queues_take_push_and_pull_and_a_named_queue() {
         assert!(err.to_string().contains(name), "{name}={value}: {err}");
     }
 }
+
+#[test]
+fn postgres_over_tls_checks_the_server_certificate() {
+    #[path = "support/pki.rs"]
+    mod pki;
+    let pki = pki::Pki::new();
+    let server = pg::PgServer::start_tls(&pki.server_cert, &pki.server_key);
+    let endpoint = format!(
+        "postgres://{}?sslmode=require&queue=secure",
+        server.location()
+    );
+    let ctx = Context::new().unwrap();
+    let socket = |kind: SocketType, ca: &str| {
+        let mut s = ctx.socket(kind).unwrap();
+        s.set_option_by_name("TLS_TRUSTED_ROOTS", ca.as_bytes())
+            .unwrap();
+        s.set_option_by_name("LINGER", b"0").unwrap();
+        s
+    };
+    // The right CA: messages go through, over TLS as the server sees it.
+    let mut push = socket(SocketType::Push, &pki.ca);
+    push.connect(&endpoint).unwrap();
+    push.send(Message::from("sealed")).unwrap();
+    let mut pull = socket(SocketType::Pull, &pki.ca);
+    pull.connect(&endpoint).unwrap();
+    assert_eq!(pull.recv_timeout(WAIT).unwrap(), Message::from("sealed"));
+    let over_tls: i64 = server
+        .client()
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE application_name = 'zvtran' AND ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(over_tls, 2, "the writer and the reader use TLS");
+
+    // A CA that did not sign the server's certificate: nothing is stored, and the monitor says
+    // why.
+    let mut rogue = socket(SocketType::Push, &pki.rogue_cert);
+    let events = rogue.monitor();
+    rogue.connect(&endpoint).unwrap();
+    rogue.send(Message::from("must not be stored")).unwrap();
+    wait_event(
+        &events,
+        "the refused certificate",
+        |k| matches!(k, EventKind::Disconnected { reason } if reason.contains("write failed")),
+    );
+    // Without TLS at all, sslmode=require cannot be met.
+    let mut plain = ctx.socket(SocketType::Push).unwrap();
+    plain.set_option_by_name("LINGER", b"0").unwrap();
+    let events = plain.monitor();
+    plain.connect(&endpoint).unwrap();
+    plain
+        .send(Message::from("must not be stored either"))
+        .unwrap();
+    wait_event(
+        &events,
+        "the refused plain connection",
+        |k| matches!(k, EventKind::Disconnected { reason } if reason.contains("write failed")),
+    );
+    drop((rogue, plain));
+    let stored: i64 = server
+        .client()
+        .query_one("SELECT COUNT(*) FROM zvtran_queue", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 0);
+}

@@ -11,6 +11,8 @@ pub struct PgServer {
     dir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// Server options beyond the port and socket directory (TLS, when asked for).
+    extra: String,
 }
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`.
@@ -43,6 +45,16 @@ fn bin_dir() -> PathBuf {
 impl PgServer {
     /// Makes a cluster and starts its server.
     pub fn start() -> PgServer {
+        PgServer::start_with(None)
+    }
+
+    /// The same, with TLS on: `cert` and `key` (PEM) are the server's.
+    #[allow(dead_code)]
+    pub fn start_tls(cert: &str, key: &str) -> PgServer {
+        PgServer::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> PgServer {
         static N: AtomicU32 = AtomicU32::new(0);
         let bin = bin_dir();
         let dir = std::env::temp_dir().join(format!(
@@ -57,9 +69,23 @@ impl PgServer {
             .arg("-u")
             .output()
             .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut extra = String::new();
+        if let Some((cert, key)) = tls {
+            // The server wants its key readable by itself alone.
+            let (cert_path, key_path) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::write(&cert_path, cert).unwrap();
+            std::fs::write(&key_path, key).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            extra = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert_path.display(),
+                key_path.display()
+            );
+        }
         if as_postgres {
             let ok = Command::new("chown")
-                .args(["postgres:", dir.to_str().unwrap()])
+                .args(["-R", "postgres:", dir.to_str().unwrap()])
                 .status()
                 .unwrap();
             assert!(ok.success(), "chown of {} to postgres", dir.display());
@@ -69,6 +95,7 @@ impl PgServer {
             dir,
             port: free_port(),
             as_postgres,
+            extra,
         };
         server.run(
             "initdb",
@@ -122,9 +149,10 @@ impl PgServer {
     /// Starts the server (again, after [`PgServer::stop`]), on the same port and data.
     pub fn start_again(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{}",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            self.extra
         );
         self.run(
             "pg_ctl",
