@@ -13,7 +13,9 @@
 //! holds N messages or more (0, the default: no limit); `QUEUE_MAX_ATTEMPTS=N` (default 5) moves
 //! a message that was handed to readers N times without being taken to the queue `NAME.dead`;
 //! `QUEUE_LEASE=MS` (default 5000) is how long a reader's claim holds without renewal, so how
-//! soon the messages of a reader that died go to another.
+//! soon the messages of a reader that died go to another; `QUEUE_ACK=1` makes a DEALER an
+//! acknowledging reader. A PostgreSQL connection uses TLS when the socket sets
+//! `TLS_TRUSTED_ROOTS`, as `tls+tcp://` does.
 
 mod postgres;
 mod sqlite;
