@@ -11,10 +11,10 @@ mod pg;
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::wait_event;
+use support::{ChildGuard, wait_event};
 use zvtran::{Context, EventKind, Message, SocketType};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -122,17 +122,20 @@ fn zvtran_cat(args: &[&str]) -> Command {
 }
 
 /// A `zvtran cat -w -c PUSH` process, and its input.
-fn spawn_writer(endpoint: &str) -> (Child, std::process::ChildStdin) {
+fn spawn_writer(endpoint: &str) -> (ChildGuard, std::process::ChildStdin) {
     let mut child = zvtran_cat(&["-w", "-c", "PUSH", endpoint])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
     let stdin = child.stdin.take().unwrap();
-    (child, stdin)
+    (ChildGuard(child), stdin)
 }
 
 /// A `zvtran cat -r -c PULL` process, and the lines it prints as they come.
-fn spawn_reader(endpoint: &str, extra: &[&str]) -> (Child, crossbeam_channel::Receiver<String>) {
+fn spawn_reader(
+    endpoint: &str,
+    extra: &[&str],
+) -> (ChildGuard, crossbeam_channel::Receiver<String>) {
     let mut child = zvtran_cat(&["-r", "-c", "PULL"])
         .args(extra)
         .arg(endpoint)
@@ -141,7 +144,7 @@ fn spawn_reader(endpoint: &str, extra: &[&str]) -> (Child, crossbeam_channel::Re
         .spawn()
         .unwrap();
     let lines = support::line_channel(child.stdout.take().unwrap());
-    (child, lines)
+    (ChildGuard(child), lines)
 }
 
 fn the_cli_example_writes_500_lines_and_reads_them_back_in_order(b: &Backend) {

@@ -360,9 +360,33 @@ pub fn line_channel(r: impl Read + Send + 'static) -> crossbeam_channel::Receive
     rx
 }
 
+/// A child process killed (if still running) and reaped when dropped, so a failing test leaves
+/// no process behind.
+pub struct ChildGuard(pub Child);
+
+impl std::ops::Deref for ChildGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ChildGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A helper process (a test peer) whose stdout lines arrive on a channel; killed on drop.
 pub struct Lines {
-    child: Child,
+    _child: ChildGuard,
     lines: crossbeam_channel::Receiver<String>,
     what: String,
 }
@@ -376,7 +400,7 @@ impl Lines {
             .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
         let lines = line_channel(child.stdout.take().expect("piped stdout"));
         Lines {
-            child,
+            _child: ChildGuard(child),
             lines,
             what: what.to_string(),
         }
@@ -392,13 +416,6 @@ impl Lines {
     /// The next line within `wait`, if one comes.
     pub fn line_within(&self, wait: std::time::Duration) -> Option<String> {
         self.lines.recv_timeout(wait).ok()
-    }
-}
-
-impl Drop for Lines {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
