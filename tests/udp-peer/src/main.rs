@@ -170,6 +170,21 @@ unsafe fn recv_frames(s: *mut c_void) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// A libzmq message holding a copy of `body`.
+fn message_of(body: &[u8]) -> Msg {
+    let mut msg = Msg([0; 64]);
+    // SAFETY: a message of the body's size, filled with exactly that many octets.
+    unsafe {
+        check(zmq_msg_init_size(&mut msg, body.len()), "zmq_msg_init_size");
+        std::ptr::copy_nonoverlapping(
+            body.as_ptr(),
+            zmq_msg_data(&mut msg).cast::<u8>(),
+            body.len(),
+        );
+    }
+    msg
+}
+
 /// Sends `frames` as one message.
 ///
 /// # Safety
@@ -178,15 +193,9 @@ unsafe fn send_frames(s: *mut c_void, frames: &[&[u8]]) {
     const ZMQ_SNDMORE: c_int = 2;
     for (i, body) in frames.iter().enumerate() {
         let more = if i + 1 < frames.len() { ZMQ_SNDMORE } else { 0 };
-        // SAFETY: a message of the body's size, filled before it is sent.
+        let mut msg = message_of(body);
+        // SAFETY: a live socket and a message made above.
         unsafe {
-            let mut msg = Msg([0; 64]);
-            check(zmq_msg_init_size(&mut msg, body.len()), "zmq_msg_init_size");
-            std::ptr::copy_nonoverlapping(
-                body.as_ptr(),
-                zmq_msg_data(&mut msg).cast::<u8>(),
-                body.len(),
-            );
             check(zmq_msg_send(&mut msg, s, more), "zmq_msg_send");
         }
     }
@@ -330,14 +339,7 @@ fn main() {
                 let count: u64 = args[3].parse().expect("COUNT");
                 for i in 0..count {
                     for group in &args[4..] {
-                        let body = format!("body-{i}");
-                        let mut msg = Msg([0; 64]);
-                        check(zmq_msg_init_size(&mut msg, body.len()), "zmq_msg_init_size");
-                        std::ptr::copy_nonoverlapping(
-                            body.as_ptr(),
-                            zmq_msg_data(&mut msg).cast::<u8>(),
-                            body.len(),
-                        );
+                        let mut msg = message_of(format!("body-{i}").as_bytes());
                         check(
                             zmq_msg_set_group(&mut msg, c(group).as_ptr()),
                             "zmq_msg_set_group",
