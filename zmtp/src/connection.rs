@@ -38,6 +38,8 @@ const ZERO_COPY_MIN: usize = 8 * 1024;
 
 /// Spare capacity [`Connection::read_buffer`] ensures for the next read.
 const READ_CHUNK: usize = 64 * 1024;
+/// The largest read buffer made ahead of data, from the size of the last frame.
+pub const LARGE_FRAME_HINT: usize = 4 << 20;
 
 /// How a connection is set up. Start from [`Config::new`] and change fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +257,10 @@ pub struct Connection {
     rbuf: BytesMut,
     /// `rbuf.len()` when the last `handle_read` returned, to see how much arrived since.
     seen: usize,
+    /// Size (header included) of the last frame, when it was larger than [`READ_CHUNK`]: the
+    /// next read buffer is made that large, so that a stream of large frames gets one
+    /// allocation per frame, read to its end and never copied to a larger one.
+    large_frame: usize,
     out: Outbox,
     events: VecDeque<Event>,
     partial: Message,
@@ -302,6 +308,7 @@ impl Connection {
             peer: None,
             rbuf: BytesMut::new(),
             seen: 0,
+            large_frame: 0,
             out,
             events: VecDeque::new(),
             partial: Message::new(),
@@ -328,18 +335,27 @@ impl Connection {
     }
 
     /// The read buffer, with spare capacity for the next read: a driver may read straight into
-    /// it (appending after its current contents) and then call [`handle_read`](Self::handle_read).
-    /// Frames are later split out of this buffer without copying. While a large frame is
-    /// arriving, the buffer grows at most geometrically with what has actually been received,
-    /// never to the size the peer declared.
+    /// it (appending after its current contents, at most up to its capacity) and then call
+    /// [`handle_read`](Self::handle_read). Frames are later split out of this buffer without
+    /// copying. While a large frame is arriving, the buffer grows at most geometrically with
+    /// what has actually been received, never to the size the peer declared. Between frames,
+    /// after a frame larger than the usual read, the buffer is made as large as that frame
+    /// (bounded by [`LARGE_FRAME_HINT`]): the peer really sent that much, and a stream of
+    /// same-sized large frames then needs no buffer copy.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         let len = self.rbuf.len();
         let want = match self.pending_frame_remainder() {
-            Some(rest) => rest.min(len.max(READ_CHUNK)).max(READ_CHUNK),
+            // What the frame still lacks, growth bounded by what already arrived.
+            Some(rest) => rest.min(len.max(READ_CHUNK)),
+            None if len == 0 && self.large_frame > 0 => {
+                // Exactly the expected frame: a read ends where it ends.
+                self.rbuf = BytesMut::with_capacity(self.large_frame);
+                return &mut self.rbuf;
+            }
             None => READ_CHUNK,
         };
-        if self.rbuf.capacity() - len < want {
-            self.rbuf.reserve(want);
+        if self.rbuf.capacity() - len < want.max(1) {
+            self.rbuf.reserve(want.max(READ_CHUNK));
         }
         &mut self.rbuf
     }
@@ -610,8 +626,12 @@ impl Connection {
                 }
                 Phase::Handshake | Phase::Traffic => {
                     let limits = self.limits();
+                    let before = self.rbuf.len();
                     let frame = match Frame::decode(&mut self.rbuf, limits) {
-                        Ok(Some(frame)) => frame,
+                        Ok(Some(frame)) => {
+                            self.note_frame(before - self.rbuf.len());
+                            frame
+                        }
                         Ok(None) => return Ok(()),
                         Err(ProtocolError::FrameTooLarge { declared, limit })
                             if self.partial_bytes > 0 && limit == limits.message =>
@@ -642,6 +662,16 @@ impl Connection {
             },
             _ => Limits::uniform(HANDSHAKE_MAX_FRAME),
         }
+    }
+
+    /// Remembers a large frame's size for [`read_buffer`](Self::read_buffer); a usual-sized one
+    /// forgets it.
+    fn note_frame(&mut self, total: usize) {
+        self.large_frame = if total > READ_CHUNK && total <= LARGE_FRAME_HINT {
+            total
+        } else {
+            0
+        };
     }
 
     /// Octets still missing from the frame at the front of the read buffer, if its header is in.
@@ -776,6 +806,7 @@ impl Connection {
             return Ok(None);
         }
         let mut raw = self.rbuf.split_to(total);
+        self.note_frame(total);
         let _ = raw.split_to(header.len);
         let Some(cipher) = self.cipher.as_mut() else {
             return Err(Error::Cipher);
