@@ -738,8 +738,9 @@ impl Reactor {
                 return Ok(());
             }
             // Straight into the connection's read buffer: frames are sliced out of it later.
+            let limit = live.zmtp.read_limit();
             let buf = live.zmtp.read_buffer();
-            let room = buf.capacity() - buf.len();
+            let room = (buf.capacity() - buf.len()).min(limit);
             match live.stream.read_into(buf, room) {
                 Ok(0) => return Err(Fail::closed(live, "the peer closed the connection")),
                 Ok(_) => {

@@ -14,6 +14,7 @@ use crate::mechanism::curve::{Cipher, MESSAGE_OVERHEAD, Opened};
 use crate::mechanism::{AuthOutcome, AuthRequest, Handshake, Mechanism, Role, Step};
 use crate::message::Message;
 use crate::metadata::{self, Metadata};
+use crate::recycle;
 use crate::socket_type::SocketType;
 
 /// Largest frame accepted before the handshake completes. Handshake commands carry a greeting's
@@ -261,6 +262,9 @@ pub struct Connection {
     /// next read buffer is made that large, so that a stream of large frames gets one
     /// allocation per frame, read to its end and never copied to a larger one.
     large_frame: usize,
+    /// `rbuf` is a recycled buffer made for one frame of `large_frame` octets, untouched but
+    /// for reading into it: when that frame fills it, the whole buffer becomes the body.
+    recyclable: bool,
     out: Outbox,
     events: VecDeque<Event>,
     partial: Message,
@@ -309,6 +313,7 @@ impl Connection {
             rbuf: BytesMut::new(),
             seen: 0,
             large_frame: 0,
+            recyclable: false,
             out,
             events: VecDeque::new(),
             partial: Message::new(),
@@ -349,7 +354,10 @@ impl Connection {
             Some(rest) => rest.min(len.max(READ_CHUNK)),
             None if len == 0 && self.large_frame > 0 => {
                 // Exactly the expected frame: a read ends where it ends.
-                self.rbuf = BytesMut::with_capacity(self.large_frame);
+                if !self.recyclable || self.rbuf.capacity() != self.large_frame {
+                    self.rbuf = recycle::take(self.large_frame);
+                    self.recyclable = true;
+                }
                 return &mut self.rbuf;
             }
             None => READ_CHUNK,
@@ -358,6 +366,17 @@ impl Connection {
             self.rbuf.reserve(want.max(READ_CHUNK));
         }
         &mut self.rbuf
+    }
+
+    /// The most a driver should read next into [`read_buffer`](Self::read_buffer), besides its
+    /// spare capacity: the rest of a frame larger than the usual read, so that the read ends
+    /// with that frame and the next frame starts in a buffer of its own (one extra read per
+    /// large frame, and no copy of a next frame's beginning). Unbounded otherwise.
+    pub fn read_limit(&self) -> usize {
+        match self.pending_frame() {
+            Some((total, rest)) if total > READ_CHUNK && rest > 0 => rest,
+            _ => usize::MAX,
+        }
     }
 
     /// Processes what was appended to [`read_buffer`](Self::read_buffer).
@@ -585,6 +604,7 @@ impl Connection {
         }
         self.phase = Phase::Closed;
         self.rbuf = BytesMut::new();
+        self.recyclable = false;
         self.seen = 0;
         self.partial = Message::new();
         self.events.clear();
@@ -626,9 +646,15 @@ impl Connection {
                 }
                 Phase::Handshake | Phase::Traffic => {
                     let limits = self.limits();
+                    if let Some(frame) = self.whole_buffer_frame(limits) {
+                        self.on_frame(frame, now)?;
+                        continue;
+                    }
                     let before = self.rbuf.len();
                     let frame = match Frame::decode(&mut self.rbuf, limits) {
                         Ok(Some(frame)) => {
+                            // Split: the rest of the buffer is no longer its own.
+                            self.recyclable = false;
                             self.note_frame(before - self.rbuf.len());
                             frame
                         }
@@ -664,6 +690,30 @@ impl Connection {
         }
     }
 
+    /// The frame that exactly fills a recycled read buffer, with that whole buffer as its body
+    /// (returned to [`recycle`] when the body is dropped). `None` otherwise: the usual
+    /// [`Frame::decode`] then checks the header again and reports its errors.
+    fn whole_buffer_frame(&mut self, limits: Limits) -> Option<Frame> {
+        if !self.recyclable || self.rbuf.len() != self.large_frame {
+            return None;
+        }
+        let Ok(Some((header, size))) = Frame::sized_header(&self.rbuf, limits) else {
+            return None;
+        };
+        if header.len + size != self.rbuf.len() {
+            return None;
+        }
+        self.recyclable = false;
+        let whole = std::mem::take(&mut self.rbuf);
+        self.note_frame(whole.len());
+        let body = recycle::into_bytes(whole).slice(header.len..);
+        Some(Frame {
+            more: header.more,
+            command: header.command,
+            body,
+        })
+    }
+
     /// Remembers a large frame's size for [`read_buffer`](Self::read_buffer); a usual-sized one
     /// forgets it.
     fn note_frame(&mut self, total: usize) {
@@ -676,12 +726,18 @@ impl Connection {
 
     /// Octets still missing from the frame at the front of the read buffer, if its header is in.
     fn pending_frame_remainder(&self) -> Option<usize> {
+        self.pending_frame().map(|(_, rest)| rest)
+    }
+
+    /// The size (header included) of the frame at the front of the read buffer, and the octets
+    /// it still lacks, if its header is in.
+    fn pending_frame(&self) -> Option<(usize, usize)> {
         if self.phase == Phase::ExpectGreeting {
             return None;
         }
         let header = Header::decode(&self.rbuf).ok()??;
         let total = usize::try_from(header.size).ok()?.checked_add(header.len)?;
-        total.checked_sub(self.rbuf.len())
+        Some((total, total.checked_sub(self.rbuf.len())?))
     }
 
     fn on_greeting(&mut self, raw: &[u8; GREETING_LEN]) -> Result<(), Error> {
@@ -806,6 +862,7 @@ impl Connection {
             return Ok(None);
         }
         let mut raw = self.rbuf.split_to(total);
+        self.recyclable = false;
         self.note_frame(total);
         let _ = raw.split_to(header.len);
         let Some(cipher) = self.cipher.as_mut() else {

@@ -132,6 +132,27 @@ impl Frame {
     /// `src`'s buffer, not a copy. A size over the limit is refused from the header alone,
     /// before any buffer is reserved for the body.
     pub fn decode(src: &mut BytesMut, limits: Limits) -> Result<Option<Frame>, ProtocolError> {
+        let Some((header, size)) = Frame::sized_header(src, limits)? else {
+            return Ok(None);
+        };
+        if src.len() - header.len < size {
+            return Ok(None);
+        }
+        src.advance(header.len);
+        let body = src.split_to(size).freeze();
+        Ok(Some(Frame {
+            more: header.more,
+            command: header.command,
+            body,
+        }))
+    }
+
+    /// The header at the front of `src` and its body size, checked against `limits`:
+    /// `Ok(None)` when the header is not complete yet.
+    pub fn sized_header(
+        src: &[u8],
+        limits: Limits,
+    ) -> Result<Option<(Header, usize)>, ProtocolError> {
         let Some(header) = Header::decode(src)? else {
             return Ok(None);
         };
@@ -154,16 +175,7 @@ impl Frame {
                 limit: usize::MAX as u64,
             });
         };
-        if src.len() - header.len < size {
-            return Ok(None);
-        }
-        src.advance(header.len);
-        let body = src.split_to(size).freeze();
-        Ok(Some(Frame {
-            more: header.more,
-            command: header.command,
-            body,
-        }))
+        Ok(Some((header, size)))
     }
 }
 

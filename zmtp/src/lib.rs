@@ -49,6 +49,7 @@ pub mod mechanism;
 pub mod message;
 pub mod metadata;
 pub mod pair;
+pub mod recycle;
 pub mod socket_type;
 pub mod z85;
 

@@ -527,7 +527,7 @@ fn read_buffer_grows_with_what_arrives_not_with_what_is_declared() {
 }
 
 #[test]
-fn a_stream_of_large_frames_is_read_into_one_buffer_per_frame_and_never_copied() {
+fn a_stream_of_large_frames_is_read_into_one_recycled_buffer_per_frame_and_never_copied() {
     let mut conn = server_with_raw_peer(SocketType::Pull, "PUSH", Version::V3_1);
     let now = Instant::now();
     let body = vec![7u8; 100_000];
@@ -537,31 +537,43 @@ fn a_stream_of_large_frames_is_read_into_one_buffer_per_frame_and_never_copied()
     // The first one arrives through the usual geometric growth.
     conn.handle_bytes(&frame, now).unwrap();
     assert_eq!(events(&mut conn).len(), 1);
+    let mut previous = None;
     for _ in 0..3 {
         // From then on the buffer is made the frame's size before anything arrives, and
         // stays put while the frame comes in two parts.
         let buf = conn.read_buffer();
         assert_eq!((buf.len(), buf.capacity()), (0, frame.len()));
         let start = buf.as_ptr();
+        // The buffer of the message dropped last time is used again.
+        if let Some(previous) = previous {
+            assert_eq!(start, previous);
+        }
+        previous = Some(start);
         buf.extend_from_slice(&frame[..40_000]);
         conn.handle_read(now).unwrap();
+        // A driver reads no further than the frame's end.
+        assert_eq!(conn.read_limit(), frame.len() - 40_000);
         let buf = conn.read_buffer();
         assert_eq!(buf.as_ptr(), start);
         assert_eq!(buf.capacity(), frame.len());
         buf.extend_from_slice(&frame[40_000..]);
         conn.handle_read(now).unwrap();
         // The message's body is that buffer, after the 9-octet header.
-        let [Event::Message(msg)] = &events(&mut conn)[..] else {
+        let received = events(&mut conn);
+        let [Event::Message(msg)] = &received[..] else {
             panic!("one message expected");
         };
         let got = msg.iter().next().unwrap();
         assert_eq!(got.len(), body.len());
         assert_eq!(got.as_ptr(), start.wrapping_add(9));
+        drop(received);
     }
-    // A small frame forgets the size: the next buffer is the usual read size again.
+    // A small frame forgets the size: the next buffer is the usual read size again, and reads
+    // are not limited.
     conn.handle_bytes(b"\x00\x01x", now).unwrap();
     assert_eq!(events(&mut conn).len(), 1);
     assert!(conn.read_buffer().capacity() < frame.len());
+    assert_eq!(conn.read_limit(), usize::MAX);
 }
 
 #[test]
