@@ -782,7 +782,72 @@ fn input_split_at_every_byte_gives_the_same_events() {
     assert_eq!(got, whole);
 }
 
+/// Frame sizes around the read size and the large-frame path: small, just under and over
+/// 64 KiB, and larger.
+fn frame_size() -> impl Strategy<Value = usize> {
+    prop_oneof![0usize..100, 65_000usize..66_000, 100_000usize..140_000]
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Fed as an I/O thread feeds it (reads into `read_buffer`, within `read_limit`, of sizes
+    /// the kernel picks), a stream of mixed small and large messages arrives intact; messages
+    /// kept while later ones arrive in recycled buffers are never overwritten.
+    #[test]
+    fn messages_read_as_a_driver_reads_arrive_intact_and_kept_ones_stay_intact(
+        messages in proptest::collection::vec(proptest::collection::vec(frame_size(), 1..3), 1..12),
+        reads in proptest::collection::vec(1usize..200_000, 1..64),
+        keep in proptest::collection::vec(any::<bool>(), 12),
+    ) {
+        let mut conn = server_with_raw_peer(SocketType::Pull, "PUSH", Version::V3_1);
+        let now = Instant::now();
+        let mut wire = BytesMut::new();
+        let mut sent = Vec::new();
+        for (m, sizes) in messages.iter().enumerate() {
+            let frames: Vec<Bytes> = sizes
+                .iter()
+                .enumerate()
+                .map(|(f, &n)| Bytes::from(vec![(m * 7 + f) as u8; n]))
+                .collect();
+            for (f, body) in frames.iter().enumerate() {
+                zmtp::Frame { more: f + 1 < frames.len(), command: false, body: body.clone() }
+                    .encode(&mut wire);
+            }
+            sent.push(Message::from_frames(frames));
+        }
+        let mut at = 0;
+        let mut got = Vec::new();
+        let mut kept = Vec::new();
+        let mut i = 0;
+        while at < wire.len() {
+            let limit = conn.read_limit();
+            let buf = conn.read_buffer();
+            let room = (buf.capacity() - buf.len()).min(limit);
+            prop_assert!(room > 0);
+            let n = room.min(reads[i % reads.len()]).min(wire.len() - at);
+            i += 1;
+            buf.extend_from_slice(&wire[at..at + n]);
+            at += n;
+            conn.handle_read(now).unwrap();
+            for ev in events(&mut conn) {
+                let Event::Message(msg) = ev else { panic!("unexpected {ev:?}") };
+                prop_assert_eq!(&msg, &sent[got.len()]);
+                if keep[got.len()] {
+                    kept.push((got.len(), msg));
+                }
+                got.push(());
+            }
+        }
+        prop_assert_eq!(got.len(), sent.len());
+        for (k, msg) in kept {
+            prop_assert_eq!(&msg, &sent[k]);
+        }
+    }
+}
+
+proptest! {
+
     #[test]
     fn input_split_anywhere_gives_the_same_events(cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..20)) {
         let (wire, whole) = recorded_session();
