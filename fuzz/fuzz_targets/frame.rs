@@ -22,11 +22,18 @@ fuzz_target!(|data: &[u8]| {
         // Splitting a frame off the buffer may allocate a small shared header, never a buffer
         // sized by a declared length.
         let (decoded, largest) = largest_allocation(|| Frame::decode(&mut buf, limits));
-        assert!(largest <= 256, "decoding one frame allocated {largest} bytes");
+        assert!(
+            largest <= 256,
+            "decoding one frame allocated {largest} bytes"
+        );
         let Ok(Some(frame)) = decoded else {
             break;
         };
-        let limit = if frame.command { limits.command } else { limits.message };
+        let limit = if frame.command {
+            limits.command
+        } else {
+            limits.message
+        };
         assert!(frame.body.len() as u64 <= limit);
         assert!(!(frame.command && frame.more));
         let mut encoded = BytesMut::new();

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    let role = if first & 1 == 0 { Role::Client } else { Role::Server };
+    let role = if first & 1 == 0 {
+        Role::Client
+    } else {
+        Role::Server
+    };
     let chunk = usize::from(first >> 1).max(1);
     let (payload_total, largest) = largest_allocation(|| {
         // A limit far above any input: an allocation sized by a declared length would show.

@@ -51,7 +51,8 @@ pub fn largest_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
 /// A fuzzer-controlled peer for one of our connections, decoded from raw input:
 /// byte 0 picks our socket type, byte 1 the options, byte 2 the chunk size, the rest is what
 /// the peer sends. Option bit 0 puts a valid greeting and a compatible READY first, so the
-/// fuzzer starts past the handshake; bits 1-3 set `max_msg_size` (0 = none, else 2^(2n)).
+/// fuzzer starts past the handshake; bits 1-3 set `max_msg_size` (0 = none, else 2^(2n));
+/// bit 4 feeds the bytes as an I/O thread does (see [`feed_as_driver`]).
 pub fn run_peer(role: Role, data: &[u8]) {
     let [kind, options, chunk, rest @ ..] = data else {
         return;
@@ -77,7 +78,8 @@ pub fn run_peer(role: Role, data: &[u8]) {
 
     // Memory may grow with what the peer sends, never with what it declares.
     let bound = 4 * input.len() + 512 * 1024;
-    let ((), largest) = largest_allocation(|| drive(config, &input, chunk, None));
+    let reads = options & 16 != 0;
+    let ((), largest) = largest_allocation(|| drive(config, &input, chunk, None, reads));
     assert!(
         largest <= bound,
         "allocated {largest} bytes for {} input bytes",
@@ -198,7 +200,7 @@ fn drive_secure(
     answer: AuthOutcome,
 ) {
     let Some(peer) = peer else {
-        return drive(config, input, chunk, Some(answer));
+        return drive(config, input, chunk, Some(answer), false);
     };
     // A genuine handshake first; the fuzzed bytes then follow on the secured connection.
     let start = Instant::now();
@@ -253,7 +255,25 @@ fn pump(from: &mut Connection, to: &mut Connection, now: Instant) -> bool {
     true
 }
 
-fn drive(config: Config, input: &[u8], chunk: usize, answer: Option<AuthOutcome>) {
+/// Feeds `piece` the way the I/O thread does: into [`Connection::read_buffer`], no more per
+/// read than its spare capacity and [`Connection::read_limit`], each read followed by
+/// [`Connection::handle_read`]. Every read must have room for at least one octet (a read of
+/// none would look like the end of the stream).
+fn feed_as_driver(conn: &mut Connection, mut piece: &[u8], now: Instant) -> Result<(), Error> {
+    while !piece.is_empty() {
+        let limit = conn.read_limit();
+        let buf = conn.read_buffer();
+        let room = (buf.capacity() - buf.len()).min(limit);
+        assert!(room > 0, "a read with no room");
+        let n = room.min(piece.len());
+        buf.extend_from_slice(&piece[..n]);
+        piece = &piece[n..];
+        conn.handle_read(now)?;
+    }
+    Ok(())
+}
+
+fn drive(config: Config, input: &[u8], chunk: usize, answer: Option<AuthOutcome>, reads: bool) {
     let start = Instant::now();
     let mut conn = Connection::new(config, start).expect("valid config");
     let mut ready_seen = false;
@@ -261,9 +281,13 @@ fn drive(config: Config, input: &[u8], chunk: usize, answer: Option<AuthOutcome>
     let mut auth_failed = None;
     for (i, piece) in input.chunks(chunk).enumerate() {
         let now = start + Duration::from_millis(10 * i as u64);
-        let result = conn
-            .handle_timeout(now)
-            .and_then(|()| conn.handle_bytes(piece, now));
+        let result = conn.handle_timeout(now).and_then(|()| {
+            if reads {
+                feed_as_driver(&mut conn, piece, now)
+            } else {
+                conn.handle_bytes(piece, now)
+            }
+        });
         while let Some(ev) = conn.poll_event() {
             match ev {
                 Event::Ready(_) => {
