@@ -23,8 +23,12 @@ unsafe extern "C" {
     fn zmq_msg_size(msg: *const Msg) -> usize;
     fn zmq_msg_close(msg: *mut Msg) -> c_int;
     fn zmq_errno() -> c_int;
-    fn zmq_setsockopt(socket: *mut c_void, option: c_int, value: *const c_void, len: usize)
-    -> c_int;
+    fn zmq_setsockopt(
+        socket: *mut c_void,
+        option: c_int,
+        value: *const c_void,
+        len: usize,
+    ) -> c_int;
     fn zmq_strerror(errnum: c_int) -> *const c_char;
 }
 
@@ -130,7 +134,10 @@ fn local_thr(s: Ptr, size: usize, count: u64) {
     println!("message size: {size} [B]");
     println!("message count: {count}");
     println!("mean throughput: {} [msg/s]", throughput as u64);
-    println!("mean throughput: {:.3} [Mb/s]", throughput * size as f64 * 8.0 / 1_000_000.0);
+    println!(
+        "mean throughput: {:.3} [Mb/s]",
+        throughput * size as f64 * 8.0 / 1_000_000.0
+    );
 }
 
 fn remote_thr(s: Ptr, size: usize, count: u64) {
@@ -173,7 +180,10 @@ fn remote_lat(s: Ptr, size: usize, count: u64) {
     unsafe { zmq_msg_close(&mut msg) };
     println!("message size: {size} [B]");
     println!("roundtrip count: {count}");
-    println!("average latency: {:.3} [us]", elapsed_us / (count as f64 * 2.0));
+    println!(
+        "average latency: {:.3} [us]",
+        elapsed_us / (count as f64 * 2.0)
+    );
 }
 
 fn close(s: Ptr) {
@@ -189,7 +199,11 @@ fn main() {
         );
         std::process::exit(2)
     };
-    let num = |i: usize| -> u64 { args.get(i).and_then(|a| a.parse().ok()).unwrap_or_else(|| usage()) };
+    let num = |i: usize| -> u64 {
+        args.get(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| usage())
+    };
     // SAFETY: creates a context; terminated at the end.
     let ctx = Ptr(unsafe { zmq_ctx_new() });
     match args.get(1).map(String::as_str) {
