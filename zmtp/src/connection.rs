@@ -349,9 +349,9 @@ impl Connection {
     /// same-sized large frames then needs no buffer copy.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         let len = self.rbuf.len();
-        let want = match self.pending_frame_remainder() {
+        let want = match self.pending_frame() {
             // What the frame still lacks, growth bounded by what already arrived.
-            Some(rest) => rest.min(len.max(READ_CHUNK)),
+            Some((_, rest)) => rest.min(len.max(READ_CHUNK)),
             None if len == 0 && self.large_frame > 0 => {
                 // Exactly the expected frame: a read ends where it ends.
                 if !self.recyclable || self.rbuf.capacity() != self.large_frame {
@@ -722,11 +722,6 @@ impl Connection {
         } else {
             0
         };
-    }
-
-    /// Octets still missing from the frame at the front of the read buffer, if its header is in.
-    fn pending_frame_remainder(&self) -> Option<usize> {
-        self.pending_frame().map(|(_, rest)| rest)
     }
 
     /// The size (header included) of the frame at the front of the read buffer, and the octets
